@@ -1,0 +1,125 @@
+"""One child job: its folders, its request file, running it, and reading back what it left."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import sandbox
+from grader.results import read_child_file
+
+MODEL_MAX_BYTES = 256 * 2**20
+STARTUP_SECONDS = 90  # importing TensorFlow, loading data and building the model
+SUBMISSION_MAX_BYTES = 20 * 2**20
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job folder: `in/` (read-only for the child) and `out/` (its only writable place)."""
+
+    root: Path
+    level: str
+    slot: int
+
+    @property
+    def inputs(self) -> Path:
+        return self.root / "in"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "out"
+
+    def inside(self, host: Path) -> str:
+        """Where the child sees a file of this job."""
+        if self.level != sandbox.BUBBLEWRAP:
+            return str(host)
+        for folder, name in ((self.inputs, "/job/in"), (self.outputs, "/job/out")):
+            if host == folder or folder in host.parents:
+                return f"{name}/{host.relative_to(folder)}".rstrip("/.")
+        raise ValueError(f"{host} is not inside job folder {self.root}")
+
+
+def new_job(root: Path, level: str, slot: int) -> Job:
+    """Fresh folders; the output folder belongs to the child's throw-away uid."""
+    if root.exists():
+        shutil.rmtree(root)
+    job = Job(root, level, slot)
+    job.inputs.mkdir(parents=True, mode=0o755)
+    job.outputs.mkdir(mode=0o700)
+    uid = sandbox.child_uid(slot)
+    if uid is not None:
+        os.chown(job.outputs, uid, uid)
+        _allow_traverse(root)
+    return job
+
+
+def _allow_traverse(root: Path) -> None:
+    """The unprivileged child must reach its own job folder, nothing beside it."""
+    for folder in (root, *root.parents):
+        if folder == Path("/") or folder.stat().st_mode & 0o001:
+            break
+        folder.chmod(folder.stat().st_mode | 0o001)
+
+
+def link_inputs(job: Job, files: dict[str, Path]) -> None:
+    """Make each file visible in `in/` under a new name (hard link, else copy)."""
+    for name, source in files.items():
+        target = job.inputs / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        target.chmod(0o644)
+
+
+def copy_submission(job: Job, folder: Path) -> Path:
+    """Copy one student's files (only theirs) into the job; refuse links and huge trees."""
+    target = job.inputs / "submission"
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or "__pycache__" in path.parts:
+            continue
+        dest = target / path.relative_to(folder)
+        if path.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            total += path.stat().st_size
+            if total > SUBMISSION_MAX_BYTES:
+                raise ValueError(f"the submission folder holds more than "
+                                 f"{SUBMISSION_MAX_BYTES // 2**20} MB; submit code only")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def run_job(job: Job, module: str, request: dict[str, Any], *, wall_seconds: float,
+            memory_gb: float, on_line: Callable[[str], None] | None = None) -> sandbox.Outcome:  # fmt: skip
+    """Write the request into `in/` and run the worker module on it."""
+    request_file = job.inputs / "request.json"
+    request_file.write_text(json.dumps(request))
+    request_file.chmod(0o644)
+    mounts = [sandbox.Mount(job.inputs, "/job/in"), sandbox.Mount(job.outputs, "/job/out", True)]
+    limits = sandbox.Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30))
+    return sandbox.run(module, job.inside(request_file), mounts=mounts, workdir=job.outputs,
+                       limits=limits, level=job.level, slot=job.slot, on_line=on_line)  # fmt: skip
+
+
+def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_MAX_BYTES) -> Path:
+    """Copy a file out of the child's folder safely (no links followed, size capped)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_bytes(read_child_file(job.outputs / name, max_bytes))
+    return destination
+
+
+def log_tail(outcome: sandbox.Outcome, lines: int = 30) -> str:
+    """The child's last output lines, without progress chatter."""
+    kept = [ln for ln in outcome.log_tail.splitlines() if not ln.startswith("GRADER-PROGRESS")]
+    return "\n".join(kept[-lines:])

@@ -1,0 +1,133 @@
+"""Result files: atomic JSON writes, provenance, and safe reads of what children leave."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import stat
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+
+SCHEMA = 1
+
+
+class ChildOutputError(ValueError):
+    """A file a child left behind is missing, oversized, a link, or malformed."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, ensure_ascii=False, allow_nan=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_child_file(path: Path, max_bytes: int) -> bytes:
+    """Read a file a child wrote, refusing symlinks, hard links, non-files and huge files."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ChildOutputError(f"{path.name} was not written") from None
+    except OSError as exc:  # ELOOP: a planted symlink
+        raise ChildOutputError(f"{path.name} could not be opened safely ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise ChildOutputError(f"{path.name} is not a plain file")
+        if info.st_size > max_bytes:
+            raise ChildOutputError(f"{path.name} is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+        return fh.read(max_bytes + 1)[:max_bytes]
+
+
+def read_child_json(path: Path, max_bytes: int = 4 * 2**20) -> dict[str, Any]:
+    """Parse a child's JSON output, which must be an object."""
+    try:
+        data = json.loads(read_child_file(path, max_bytes))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChildOutputError(f"{path.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ChildOutputError(f"{path.name} does not hold a JSON object")
+    return data
+
+
+def submission_hash(folder: Path) -> str:
+    """Content hash of every file of a submission (names included)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def provenance(*, spec_hash: str, data_fingerprint: str, split_key: str, submission: str,
+               seed: int, isolation: str, base_model: dict | None) -> dict[str, Any]:  # fmt: skip
+    """Everything needed to tell whether a stored result is still valid, and to reproduce it."""
+    return {
+        "grader_version": __version__, "schema": SCHEMA, "spec_hash": spec_hash,
+        "data_fingerprint": data_fingerprint, "split_key": split_key,
+        "submission_hash": submission, "seed": seed, "isolation": isolation,
+        "tensorflow": _version("tensorflow-cpu") or _version("tensorflow"),
+        "keras": _version("keras"), "numpy": _version("numpy"),
+        "python": platform.python_version(), "base_model": base_model,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+REUSE_KEYS = ("grader_version", "schema", "spec_hash", "split_key", "submission_hash")
+
+
+def is_reusable(path: Path, expected: dict[str, Any]) -> bool:
+    """True when a stored result was made from the same submission, spec, data and grader."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))["provenance"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(stored.get(k) == expected.get(k) for k in REUSE_KEYS)
+
+
+def write_summary_csv(path: Path, results: list[dict[str, Any]], task_ids: list[str]) -> None:
+    """One row per student: score, and per task status, test accuracy and gap."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["student", "name", "score", "max_score", "status"]
+    for task in task_ids:
+        header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_gap"]
+    writer.writerow(header)
+    for r in sorted(results, key=lambda r: r["student"]):
+        row = [r["student"], r["name"], r["score"], r["max_score"], r["status"]]
+        for task in task_ids:
+            t = r["tasks"].get(task, {})
+            m = t.get("metrics") or {}
+            row += [t.get("status", "missing"), _fmt(m.get("test_accuracy")), _fmt(m.get("gap"))]
+        writer.writerow(row)
+    tmp = path.with_suffix(".csv.tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"

@@ -1,0 +1,253 @@
+"""Runs a worker in a child process with hard limits, in bubblewrap when the machine allows it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+BUBBLEWRAP, RLIMITS = "bubblewrap", "rlimits"
+FIRST_UID = 61000  # throw-away uids for children when the grader runs as root
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL_BYTES = 16_000
+PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE = 36, 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one child."""
+
+    wall_seconds: float
+    memory_bytes: int
+    max_processes: int = 512  # TensorFlow alone starts dozens of threads; they count here
+    max_file_bytes: int = 512 * 2**20
+    max_open_files: int = 1024
+    scratch_bytes: int = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder the child sees at `inside` (read-only unless writable)."""
+
+    host: Path
+    inside: str
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a child ended."""
+
+    returncode: int
+    timed_out: bool
+    seconds: float
+    log_tail: str
+
+
+def harden_grader_process() -> None:
+    """Make the grader non-dumpable and the reaper of orphans its children leave behind."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def detect_isolation(forced: str | None = None) -> str:
+    """The strongest level that works here, found by trying it (under a second)."""
+    if forced is not None:
+        if forced not in (BUBBLEWRAP, RLIMITS):
+            raise ValueError(f"Unknown isolation level {forced!r}; use {BUBBLEWRAP} or {RLIMITS}.")
+        return forced
+    if shutil.which("bwrap") is None:
+        return RLIMITS
+    probe = _bwrap_prefix([], child_uid(0)) + ["/bin/true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=10, **_drop_kwargs(0))
+    except (OSError, subprocess.TimeoutExpired):
+        return RLIMITS
+    return BUBBLEWRAP if done.returncode == 0 else RLIMITS
+
+
+def child_uid(slot: int) -> int | None:
+    """A separate unprivileged uid per parallel slot, when we are root and can switch."""
+    return FIRST_UID + slot if os.geteuid() == 0 else None
+
+
+def _drop_kwargs(slot: int) -> dict:
+    uid = child_uid(slot)
+    return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+
+
+def python_paths() -> list[Path]:
+    """Folders the interpreter and its packages live in, to be visible read-only."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    return sorted(p for p in roots if p.exists())
+
+
+def _bwrap_prefix(mounts: list[Mount], uid: int | None, env: dict[str, str] | None = None,
+                  ) -> list[str]:  # fmt: skip
+    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp", "--dir", "/job"]  # fmt: skip
+    for link in ("lib", "lib64", "bin", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            argv += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            argv += ["--ro-bind", str(target), str(target)]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl"):
+        if Path(etc).exists():
+            argv += ["--ro-bind", etc, etc]
+    for path in python_paths():
+        argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--ro-bind", str(PROJECT_ROOT / "grader"), "/opt/grader/grader"]
+    for m in mounts:
+        argv += ["--bind" if m.writable else "--ro-bind", str(m.host), m.inside]
+    if uid is not None:
+        argv += ["--uid", str(uid), "--gid", str(uid)]
+    for key, value in (env or {}).items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+def child_environment(level: str, home: str) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's reaches the child."""
+    pythonpath = "/opt/grader" if level == BUBBLEWRAP else str(PROJECT_ROOT)
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": pythonpath, "LANG": "C.UTF-8",
+           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "TF_DETERMINISTIC_OPS": "1", "KERAS_BACKEND": "tensorflow", "MPLBACKEND": "Agg",
+           "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": f"{home}/.keras"}  # fmt: skip
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks, not secrets
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def run(module: str, request_inside: str, *, mounts: list[Mount], workdir: Path, limits: Limits,
+        level: str, slot: int, on_line: Callable[[str], None] | None = None) -> Outcome:  # fmt: skip
+    """Run `python -m module request` isolated at `level`; never raises for child failures.
+
+    Args:
+        module: the worker module, e.g. "grader.train_worker".
+        request_inside: path of the request file as the child sees it.
+        mounts: host folders the child may see (bubblewrap), in order.
+        workdir: the child's current folder (host path; in bubblewrap `/job/out` if mounted).
+        limits: resource limits.
+        level: BUBBLEWRAP or RLIMITS.
+        slot: parallel slot, which picks the child's throw-away uid.
+        on_line: called with each line the child prints (for progress).
+    """
+    python = str(Path(sys.prefix) / "bin" / "python")
+    command = [python, "-m", module, request_inside]
+    uid = child_uid(slot)
+    if level == BUBBLEWRAP:
+        inner_env = child_environment(level, "/tmp")
+        command = _bwrap_prefix(mounts, uid, inner_env) + ["--chdir", "/job/out", "--"] + command
+        env = {"PATH": "/usr/bin:/bin"}
+    else:
+        env = child_environment(level, str(workdir))
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=workdir, env=env, start_new_session=True, close_fds=True,
+        preexec_fn=lambda: _apply_limits(limits), **_drop_kwargs(slot),
+    )  # fmt: skip
+    tail: deque[bytes] = deque()
+    reader = threading.Thread(target=_drain, args=(proc, tail, on_line), daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _kill_group(proc)
+        sweep(uid)
+    reader.join(timeout=5)  # a pipe still held open by an escaped process must not hang us
+    text = b"".join(tail).decode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+    return Outcome(proc.returncode if proc.returncode is not None else -9, timed_out,
+                   round(time.monotonic() - started, 2), text)  # fmt: skip
+
+
+def _apply_limits(limits: Limits) -> None:
+    """Runs in the child between fork and exec."""
+    cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
+    for which, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, cpu),
+                         (resource.RLIMIT_NPROC, limits.max_processes),
+                         (resource.RLIMIT_FSIZE, limits.max_file_bytes),
+                         (resource.RLIMIT_NOFILE, limits.max_open_files),
+                         (resource.RLIMIT_CORE, 0)):  # fmt: skip
+        resource.setrlimit(which, (value, value))
+
+
+def _drain(proc: subprocess.Popen, tail: deque[bytes], on_line: Callable | None) -> None:
+    """Keep only the last LOG_TAIL_BYTES of output, however much the child prints."""
+    size = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        tail.append(line)
+        size += len(line)
+        while size > LOG_TAIL_BYTES and len(tail) > 1:
+            size -= len(tail.popleft())
+        if on_line is not None and line.startswith(b"GRADER-PROGRESS"):
+            on_line(line.decode("utf-8", "replace").strip())
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def sweep(uid: int | None) -> None:
+    """Kill every process left running under a child's throw-away uid (daemons included)."""
+    if uid is None:
+        return
+    for _ in range(3):  # a forking process may spawn while we sweep; repeat briefly
+        pids = _pids_of_uid(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+        _reap(pids)
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _reap(pids: list[int]) -> None:
+    """Collect zombies of killed orphans re-parented to us (we are a subreaper).
+
+    Only these pids: waiting on any child would steal exit codes from parallel jobs.
+    """
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
