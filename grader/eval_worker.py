@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ def evaluate(job: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
 def _load(path: str, function: str) -> Any:
     import keras
 
+    custom = _custom_classes(path)
+    if custom:
+        raise EvaluationError("custom_objects", f"The model from `{function}` uses "
+                              f"{', '.join(sorted(custom))}, which the grader cannot load "
+                              "safely (their code would have to run outside your sandbox). "
+                              "Build it from standard Keras layers only: no Lambda layers "
+                              "and no custom layer classes.")
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a model file is untrusted input
@@ -79,6 +87,31 @@ def _load(path: str, function: str) -> Any:
         raise EvaluationError(kind, f"The model trained from `{function}` could not be loaded "
                               f"safely for evaluation ({text}). Build it from standard Keras "
                               "layers only: no Lambda layers and no custom layer classes.") from None
+
+
+def _custom_classes(path: str) -> set[str]:
+    """Classes in a `.keras` file's config that are not Keras' own, found without loading."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return set()  # unreadable: load_model reports it
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            module, name = node.get("module"), node.get("class_name")
+            if isinstance(name, str) and (name == "Lambda" or (
+                    isinstance(module, str) and not module.startswith("keras"))):
+                found.add(f"{name} (from {module})" if name != "Lambda" else "a Lambda layer")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found
 
 
 def _predict(model: Any, x: np.ndarray, num_classes: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import tempfile
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ class Context:
     split_key: str
     data_fingerprint: str
     level: str
+    work: Path  # private temp folder holding the job folders
     base: dict[str, Any] | None
     progress: Progress
 
@@ -67,8 +69,11 @@ def grade_assignment(assignment_dir: Path, *, submissions: Path, out_dir: Path,
         finally:
             slots.put(slot)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs_count)) as pool:
-        results = list(pool.map(grade_one, folders))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs_count)) as pool:
+            results = list(pool.map(grade_one, folders))
+    finally:
+        shutil.rmtree(ctx.work, ignore_errors=True)
     stored = [r for r in map(_load_result, sorted((ctx.out / "results").glob("*.json"))) if r]
     write_summary_csv(ctx.out / "summary.csv", stored, list(ctx.assignment.tasks))
     return results
@@ -87,10 +92,14 @@ def prepare(assignment_dir: Path, out_dir: Path, data_dir: Path | None, isolatio
     splits_dir = data.prepare_splits(assignment, source, cache)
     level = sandbox.detect_isolation(isolation)
     report = progress or (lambda *_: None)
-    ctx = Context(assignment, out, splits_dir, splits_dir.name, source.fingerprint, level, None,
-                  report)  # fmt: skip
+    ctx = Context(assignment, out, splits_dir, splits_dir.name, source.fingerprint, level,
+                  jobs.make_work_root(), None, report)  # fmt: skip
     if assignment.base_model is not None:
-        ctx = Context(**{**vars(ctx), "base": ensure_base_model(ctx, cache)})
+        try:
+            ctx = Context(**{**vars(ctx), "base": ensure_base_model(ctx, cache)})
+        except BaseException:
+            shutil.rmtree(ctx.work, ignore_errors=True)
+            raise
     return ctx
 
 
@@ -119,7 +128,7 @@ def ensure_base_model(ctx: Context, cache: Path) -> dict[str, Any]:
         return {**_load_result(info_path), "path": str(folder / "base.keras")}
     ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
     split = ctx.assignment.splits[spec.split]
-    job = jobs.new_job(ctx.out / "work" / "_base", ctx.level, slot=0)
+    job = jobs.new_job(ctx.work, "base", ctx.level, slot=0)
     jobs.link_inputs(job, {**_train_arrays(ctx, spec.split),
                            "submission/base_model.py": ctx.assignment.directory / spec.file})
     request = _train_request(job, ctx, call="base_model", function=spec.function,
@@ -169,13 +178,14 @@ def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> d
         ctx.progress(student, "-", "unchanged since last run: result reused")
         return _load_result(result_path)
     name = read_student_name(folder)
-    work = ctx.out / "work" / student
+    work = Path(tempfile.mkdtemp(prefix="student-", dir=ctx.work))
+    work.chmod(0o711)
     tasks = {}
     for task in ctx.assignment.tasks.values():
         ctx.progress(student, task.id, "training")
-        tasks[task.id] = train_task(ctx, folder, task, work / task.id, slot)
+        tasks[task.id] = train_task(ctx, folder, task, work, slot)
         ctx.progress(student, task.id, f"trained: {tasks[task.id]['status']}")
-    evaluate_tasks(ctx, tasks, work / "eval", slot)
+    evaluate_tasks(ctx, tasks, work, slot)
     rows = checks.evaluate_checks(ctx.assignment, tasks)
     score, max_score = checks.total_score(rows)
     failed = sum(t["status"] != "ok" for t in tasks.values())
@@ -230,10 +240,10 @@ def _counts(per_class: int, split: Any) -> list[int]:
     return [per_class] * len(split.classes)
 
 
-def train_task(ctx: Context, folder: Path, task: Task, root: Path, slot: int) -> dict[str, Any]:
+def train_task(ctx: Context, folder: Path, task: Task, work: Path, slot: int) -> dict[str, Any]:
     """Run the student's build + fit for one task in an isolated child; never raises."""
     result = empty_task(ctx, task)
-    job = jobs.new_job(root, ctx.level, slot)
+    job = jobs.new_job(work, task.id, ctx.level, slot)
     try:
         jobs.copy_submission(job, folder)
         inputs = _train_arrays(ctx, task.split)
@@ -252,14 +262,14 @@ def train_task(ctx: Context, folder: Path, task: Task, root: Path, slot: int) ->
                              training=vars(task.defaults), limits=vars(task.limits),
                              module_file=module_file, task=task.id)  # fmt: skip
     outcome = jobs.run_job(job, "grader.train_worker", request,
-                           wall_seconds=task.limits.max_seconds + jobs.STARTUP_SECONDS,
+                           wall_seconds=task.limits.max_seconds + task.limits.startup_seconds,
                            memory_gb=task.limits.memory_gb,
                            on_line=lambda line: ctx.progress(folder.name, task.id, line[16:]))
     result["log_tail"] = jobs.log_tail(outcome)
-    return {**result, **_read_training(job, task, outcome, root)}
+    return {**result, **_read_training(job, task, outcome, work / task.id)}
 
 
-def _read_training(job: jobs.Job, task: Task, outcome: sandbox.Outcome, root: Path) -> dict:
+def _read_training(job: jobs.Job, task: Task, outcome: sandbox.Outcome, kept: Path) -> dict:
     if outcome.timed_out:
         return {"status": "timeout", "error_kind": "timeout", "error": (
             f"Training did not finish within this task's limit of {task.limits.max_seconds} s "
@@ -274,9 +284,9 @@ def _read_training(job: jobs.Job, task: Task, outcome: sandbox.Outcome, root: Pa
                 "error": str(report.get("error"))[:2000]}  # fmt: skip
     try:
         fields = _validated_training(report, task)
-        jobs.take_output(job, "model.keras", root / "trained" / "model.keras")
+        jobs.take_output(job, "model.keras", kept / "model.keras")
         if task.uses_base:
-            jobs.take_output(job, "built.keras", root / "trained" / "built.keras")
+            jobs.take_output(job, "built.keras", kept / "built.keras")
     except (ChildOutputError, ValueError, TypeError, KeyError) as exc:
         return {"error_kind": "bad_output", "error": f"The training process left unusable "
                 f"output ({exc}). Do not write files from your submission."}  # fmt: skip
@@ -313,17 +323,17 @@ def _validated_training(report: dict, task: Task) -> dict[str, Any]:
             "loss": str(report["loss"])[:80], "label_format": str(report["label_format"])[:10]}
 
 
-def evaluate_tasks(ctx: Context, tasks: dict[str, dict], root: Path, slot: int) -> None:
+def evaluate_tasks(ctx: Context, tasks: dict[str, dict], work: Path, slot: int) -> None:
     """Score every trained model in one child that runs no student code (mutates `tasks`)."""
     trained = {t: r for t, r in tasks.items() if r["status"] == "ok"}
     if not trained:
         return
-    job = jobs.new_job(root, ctx.level, slot)
+    job = jobs.new_job(work, "eval", ctx.level, slot)
     request: dict[str, Any] = {"seed": ctx.assignment.seed, "out": job.inside(job.outputs),
                                "tasks": {}}  # fmt: skip
     for task_id in trained:
         task = ctx.assignment.tasks[task_id]
-        trained_dir = root.parent / task_id / "trained"
+        trained_dir = work / task_id
         files = {f"{task_id}/{n}.npy": ctx.splits_dir / task.split / f"{n}.npy"
                  for n in data.ARRAY_NAMES}  # fmt: skip
         files[f"{task_id}/model.keras"] = trained_dir / "model.keras"

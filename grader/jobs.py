@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,26 +45,24 @@ class Job:
         raise ValueError(f"{host} is not inside job folder {self.root}")
 
 
-def new_job(root: Path, level: str, slot: int) -> Job:
-    """Fresh folders; the output folder belongs to the child's throw-away uid."""
-    if root.exists():
-        shutil.rmtree(root)
-    job = Job(root, level, slot)
-    job.inputs.mkdir(parents=True, mode=0o755)
+def make_work_root() -> Path:
+    """A private folder for job folders, in the system temp dir so that any child uid can
+    reach it: traversable (0o711) but not listable, so job folders cannot be found."""
+    root = Path(tempfile.mkdtemp(prefix="grader-work-"))
+    root.chmod(0o711)
+    return root
+
+
+def new_job(work_root: Path, label: str, level: str, slot: int) -> Job:
+    """Fresh, unguessable job folders; the output folder belongs to the child's uid."""
+    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), level, slot)
+    job.root.chmod(0o711)
+    job.inputs.mkdir(mode=0o755)
     job.outputs.mkdir(mode=0o700)
     uid = sandbox.child_uid(slot)
     if uid is not None:
         os.chown(job.outputs, uid, uid)
-        _allow_traverse(root)
     return job
-
-
-def _allow_traverse(root: Path) -> None:
-    """The unprivileged child must reach its own job folder, nothing beside it."""
-    for folder in (root, *root.parents):
-        if folder == Path("/") or folder.stat().st_mode & 0o001:
-            break
-        folder.chmod(folder.stat().st_mode | 0o001)
 
 
 def link_inputs(job: Job, files: dict[str, Path]) -> None:

@@ -54,6 +54,7 @@ class Limits:
     max_seconds: int
     max_batch_size: int
     memory_gb: float
+    startup_seconds: int  # allowance for importing TensorFlow and building, on top of max_seconds
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,8 @@ def _read_task(r: _Reader, task_id: str, tasks: dict[str, Any], splits: dict[str
     r.reject_unknown(("title", "function", "split", "uses_base", "defaults", "limits", "checks"))
     defaults = _read_training(r.sub("defaults"))
     lim = r.sub("limits")
-    lim.reject_unknown(("max_epochs", "max_params", "max_seconds", "max_batch_size", "memory_gb"))
+    lim.reject_unknown(("max_epochs", "max_params", "max_seconds", "max_batch_size", "memory_gb",
+                        "startup_seconds"))  # fmt: skip
     limits = Limits(
         max_epochs=lim.get("max_epochs", int, check=_positive, expected="a positive integer"),
         max_params=lim.get("max_params", int, check=_positive, expected="a positive integer"),
@@ -224,6 +226,8 @@ def _read_task(r: _Reader, task_id: str, tasks: dict[str, Any], splits: dict[str
                                expected="a positive integer"),  # fmt: skip
         memory_gb=lim.get("memory_gb", float, 6.0, check=lambda v: v >= 3,
                           expected="a number of GiB >= 3 (TensorFlow needs about 2.5)"),
+        startup_seconds=lim.get("startup_seconds", int, 90, check=lambda v: v >= 10,
+                                expected="an integer >= 10 (importing TensorFlow takes ~6 s)"),
     )
     if defaults.epochs > limits.max_epochs:
         raise r.fail("defaults.epochs", defaults.epochs, f"at most limits.max_epochs={limits.max_epochs}")

@@ -1,0 +1,48 @@
+# Everything a person types. `make grade` sets up a fresh machine and grades submissions/.
+PYTHON_SYSTEM ?= /usr/bin/python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# Data: DATA=dir, else $GRADER_DATA_DIR, else ../shared/data when it is there, else download.
+DATA ?= $(or $(GRADER_DATA_DIR),$(if $(wildcard ../shared/data/cifar10.zip),../shared/data))
+DATA_FLAG := $(if $(DATA),--data $(DATA))
+OUT ?= build
+ASSIGNMENT ?= assignments/transfer-learning
+
+.PHONY: setup grade report test test-fast bench lint doctor check clean
+
+$(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
+	./scripts/install-system-deps.sh
+	$(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+grade: setup
+	$(PY) -m grader grade --assignment $(ASSIGNMENT) --out $(OUT) $(DATA_FLAG) $(ARGS)
+
+report: setup
+	$(PY) -m grader report --assignment $(ASSIGNMENT) --out $(OUT)
+
+check: setup
+	$(PY) -m grader check $(SUBMISSION) --assignment $(ASSIGNMENT) --out $(OUT) $(DATA_FLAG) $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+bench: setup
+	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)
+
+lint: setup
+	$(PY) -m ruff check grader tests benchmarks
+	$(PY) -m ruff format --check grader tests benchmarks
+
+doctor: setup
+	$(PY) -m grader doctor --assignment $(ASSIGNMENT)
+
+clean:
+	rm -rf $(OUT) .pytest_cache

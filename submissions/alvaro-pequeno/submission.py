@@ -1,0 +1,76 @@
+"""A solid submission: small regularised CNNs, and a transfer head on the frozen base.
+
+Written in the one-hot style: labels arrive one-hot because the models are compiled with
+categorical_crossentropy; the base is cut just before its last layer.
+"""
+
+import keras
+from keras import layers
+
+TRAINING = {
+    "scratch": {"epochs": 30, "batch_size": 32, "early_stopping_patience": 6},
+    "transfer": {"epochs": 20, "batch_size": 32, "early_stopping_patience": 5},
+    "cifar10": {"epochs": 15, "batch_size": 64, "early_stopping_patience": 4},
+}
+
+
+def _augment():
+    return keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomTranslation(0.1, 0.1)], name="augment"
+    )
+
+
+def build_scratch(input_shape, num_classes):
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            _augment(),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dropout(0.3),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_transfer(base_model, num_classes):
+    # Keep every pre-trained layer but the binary output, frozen; add our own 3-class head.
+    model = keras.Sequential(
+        [keras.Input(shape=(32, 32, 3))]
+        + base_model.layers[:-1]
+        + [layers.Dropout(0.2), layers.Dense(num_classes, activation="softmax")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_cifar10(input_shape, num_classes):
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.RandomFlip("horizontal"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(),
+            layers.Conv2D(128, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.GlobalAveragePooling2D(),
+            layers.Dropout(0.3),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -1,0 +1,89 @@
+"""Assignment spec validation: every mistake names the file, the key, the value and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.spec import SpecError, load_assignment
+from tests.conftest import FIXTURES, ROOT
+
+SHIPPED = ROOT / "assignments" / "transfer-learning"
+ONE_TASK = (FIXTURES / "assignments" / "one-task" / "assignment.toml").read_text()
+
+
+def write_spec(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "assignment.toml").write_text(text)
+    return tmp_path
+
+
+def test_shipped_assignment_loads() -> None:
+    a = load_assignment(SHIPPED)
+    assert a.id == "transfer-learning"
+    assert list(a.tasks) == ["scratch", "transfer", "cifar10"]
+    assert a.tasks["transfer"].uses_base and a.base_model is not None
+    assert a.splits["vehicles"].classes == ("other", "automobile", "truck")
+    assert "truck" not in a.splits["vehicles"].sources[0]
+    assert a.max_score == sum(c.points for t in a.tasks.values() for c in t.checks) > 0
+
+
+def test_spec_is_immutable() -> None:
+    a = load_assignment(SHIPPED)
+    with pytest.raises(AttributeError):
+        a.seed = 1  # type: ignore[misc]
+
+
+def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
+    first = load_assignment(write_spec(tmp_path, ONE_TASK)).spec_hash
+    second = load_assignment(write_spec(tmp_path, ONE_TASK.replace("0.1,", "0.2,"))).spec_hash
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("seed = 7", "seed = 7\nsede = 3", "`sede` must be one of the known keys"),
+        ('threshold = 0.1', 'treshold = 0.1', "`tasks.scratch.checks[0].treshold`"),
+        ("seed = 7", 'seed = "seven"', "Received: seed='seven'"),
+        ("threshold = 0.1", "threshold = 1.5", "must be an accuracy in [-1, 1]"),
+        ("max_epochs = 5", "max_epochs = 0", "`tasks.scratch.limits.max_epochs` must be a positive"),
+        ('split = "vehicles"', 'split = "vehicle"', "one of the splits ['vehicles']"),
+        ('kind = "min_test_accuracy"', 'kind = "min_accuracy"', "Received: tasks.scratch.checks"),
+        ('"ship"]', '"boat"]', "a list of CIFAR-10 classes"),
+        ("train_per_class = 20", "train_per_class = 6000", "an integer in [0, 5000]"),
+        ("train_per_class = 20", "train_per_class = 4995", "at most 5,000 train+val"),
+        ("epochs = 2,", "epochs = 9,", "at most limits.max_epochs=5"),
+        ("seed = 7", "seed = true", "must be an integer"),
+    ],
+)
+def test_invalid_spec_names_key_value_and_expectation(tmp_path: Path, old: str, new: str,
+                                                      expected: str) -> None:  # fmt: skip
+    assert old in ONE_TASK
+    with pytest.raises(SpecError) as info:
+        load_assignment(write_spec(tmp_path, ONE_TASK.replace(old, new, 1)))
+    message = str(info.value)
+    assert expected in message
+    assert str(tmp_path / "assignment.toml") in message
+
+
+def test_missing_spec_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no assignment spec here. Pass --assignment DIR"):
+        load_assignment(tmp_path)
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_assignment(write_spec(tmp_path, "id = [unclosed"))
+
+
+def test_uses_base_without_base_model(tmp_path: Path) -> None:
+    text = ONE_TASK.replace('split = "vehicles"\n', 'split = "vehicles"\nuses_base = true\n', 1)
+    with pytest.raises(SpecError, match="a \\[base_model\\] table"):
+        load_assignment(write_spec(tmp_path, text))
+
+
+def test_relabel_must_use_each_cifar_class_once(tmp_path: Path) -> None:
+    text = ONE_TASK.replace('"ship"]', '"ship", "truck"]')
+    with pytest.raises(SpecError, match="each CIFAR-10 class is used once"):
+        load_assignment(write_spec(tmp_path, text))
