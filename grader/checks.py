@@ -22,13 +22,22 @@ def evaluate_checks(assignment: Assignment, tasks: dict[str, dict[str, Any]]) ->
         for check in task.checks:
             observed = _observe(check, tasks.get(task.id, {}), tasks)
             passed = observed is not None and _passes(check, observed)
-            rows.append({
-                "id": f"{task.id}.{check.kind}", "task": task.id, "kind": check.kind,
-                "passed": passed, "observed": observed, "threshold": check.threshold,
-                "points": check.points if passed else 0.0, "max_points": check.points,
-                "required": REQUIRED[check.kind].format(t=check.threshold, other=check.compare_to),
-                "message": _message(check, observed, passed, tasks.get(task.id, {})),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "id": f"{task.id}.{check.kind}",
+                    "task": task.id,
+                    "kind": check.kind,
+                    "passed": passed,
+                    "observed": observed,
+                    "threshold": check.threshold,
+                    "points": check.points if passed else 0.0,
+                    "max_points": check.points,
+                    "required": REQUIRED[check.kind].format(
+                        t=check.threshold, other=check.compare_to
+                    ),
+                    "message": _message(check, observed, passed, tasks.get(task.id, {})),
+                }
+            )
     return rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -23,21 +24,32 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     grade.add_argument("--submissions", type=Path, default=Path("submissions"))
     grade.add_argument("--out", type=Path, default=Path("build"))
-    grade.add_argument("--data", help="folder holding cifar10.zip or cifar10/ "
-                       "(default: $GRADER_DATA_DIR, else Keras' downloader)")
+    grade.add_argument(
+        "--data",
+        help="folder holding cifar10.zip or cifar10/ "
+        "(default: $GRADER_DATA_DIR, else Keras' downloader)",
+    )
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     grade.add_argument("--only", nargs="+", default=(), metavar="ID", help="grade only these")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
-    grade.add_argument("--isolation", choices=(sandbox.BUBBLEWRAP, sandbox.RLIMITS),
-                       help="force an isolation level (default: the strongest that works)")
+    grade.add_argument(
+        "--isolation",
+        choices=(sandbox.BUBBLEWRAP, sandbox.RLIMITS),
+        help="force an isolation level (default: the strongest that works)",
+    )
     grade.add_argument("--no-reports", action="store_true", help="skip PDF/HTML rendering")
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
     doctor.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
     try:
         if args.command == "grade":
             return _grade(args)
@@ -45,9 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, DataError, GradingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: children were stopped. Finished submissions are saved; run the "
-              "same command again to resume.", file=sys.stderr)  # fmt: skip
+    except (KeyboardInterrupt, sandbox.Interrupted):
+        print(
+            "\ninterrupted: running children were killed. Every finished task is saved; "
+            "run the same command again to resume where it stopped.",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -56,10 +71,16 @@ def _grade(args: argparse.Namespace) -> int:
     level = sandbox.detect_isolation(args.isolation)
     print(f"isolation: {level}", file=sys.stderr)
     results = grade_assignment(
-        args.assignment, submissions=args.submissions, out_dir=args.out,
-        data_dir=default_data_dir(args.data), jobs_count=args.jobs, only=args.only,
-        force=args.force, isolation=level, progress=ProgressDisplay(),
-    )  # fmt: skip
+        args.assignment,
+        submissions=args.submissions,
+        out_dir=args.out,
+        data_dir=default_data_dir(args.data),
+        jobs_count=args.jobs,
+        only=args.only,
+        force=args.force,
+        isolation=level,
+        progress=ProgressDisplay(),
+    )
     assignment = load_assignment(args.assignment)
     out = args.out / assignment.id
     print(results_table(results, list(assignment.tasks)))

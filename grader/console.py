@@ -39,8 +39,11 @@ def results_table(results: list[dict[str, Any]], task_ids: list[str]) -> str:
         for task in task_ids:
             t = r["tasks"].get(task, {})
             m = t.get("metrics")
-            row.append(f"{m['test_accuracy']:.3f}/{m['gap']:+.3f}" if m and t["status"] == "ok"
-                       else t.get("error_kind") or t.get("status", "-"))  # fmt: skip
+            row.append(
+                f"{m['test_accuracy']:.3f}/{m['gap']:+.3f}"
+                if m and t["status"] == "ok"
+                else t.get("error_kind") or t.get("status", "-")
+            )
         row.append(r["status"])
         rows.append(row)
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]

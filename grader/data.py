@@ -67,8 +67,10 @@ def _group_members(names: list[str], origin: str) -> dict[str, list[list[str]]]:
     for part in PARTS:
         for cls, keys in zip(CIFAR10_CLASSES, members[part], strict=True):
             if not keys:
-                raise DataError(f"{origin} has no images in {part}/{cls}/: not the CIFAR-10 "
-                                "image-folder layout (see shared/data/README.md).")  # fmt: skip
+                raise DataError(
+                    f"{origin} has no images in {part}/{cls}/: not the CIFAR-10 "
+                    "image-folder layout (see shared/data/README.md)."
+                )
             keys.sort()
     return members
 
@@ -89,8 +91,12 @@ def _zip_source(path: Path) -> DataSource:
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path} is not a readable zip archive ({exc}).") from None
     members = _group_members(archive.namelist(), str(path))
-    return DataSource(f"{path}", _file_sha256(path), members,
-                      lambda _part, keys: _decode_jpegs(archive.read, keys))  # fmt: skip
+    return DataSource(
+        f"{path}",
+        _file_sha256(path),
+        members,
+        lambda _part, keys: _decode_jpegs(archive.read, keys),
+    )
 
 
 def _folder_source(root: Path) -> DataSource:
@@ -101,8 +107,12 @@ def _folder_source(root: Path) -> DataSource:
         for keys in members[part]:
             for key in keys:
                 digest.update(key.encode() + (root / key).read_bytes())
-    return DataSource(f"{root}", digest.hexdigest()[:16], members,
-                      lambda _part, keys: _decode_jpegs(lambda k: (root / k).read_bytes(), keys))
+    return DataSource(
+        f"{root}",
+        digest.hexdigest()[:16],
+        members,
+        lambda _part, keys: _decode_jpegs(lambda k: (root / k).read_bytes(), keys),
+    )
 
 
 def _keras_source() -> DataSource:
@@ -111,14 +121,22 @@ def _keras_source() -> DataSource:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
-        raise DataError(f"Could not download CIFAR-10 with Keras ({exc}). Offline? Pass "
-                        "--data DIR with cifar10.zip, or set GRADER_DATA_DIR.") from None
+        raise DataError(
+            f"Could not download CIFAR-10 with Keras ({exc}). Offline? Pass "
+            "--data DIR with cifar10.zip, or set GRADER_DATA_DIR."
+        ) from None
     arrays = {"train": (x_train, y_train.ravel()), "test": (x_test, y_test.ravel())}
-    members = {p: [[f"{i:05d}" for i in np.flatnonzero(arrays[p][1] == c)] for c in range(10)]
-               for p in PARTS}  # fmt: skip
+    members = {
+        p: [[f"{i:05d}" for i in np.flatnonzero(arrays[p][1] == c)] for c in range(10)]
+        for p in PARTS
+    }
     digest = hashlib.sha256(x_train.tobytes() + x_test.tobytes() + y_train.tobytes())
-    return DataSource("keras.datasets.cifar10", digest.hexdigest()[:16], members,
-                      lambda part, keys: arrays[part][0][[int(k) for k in keys]])
+    return DataSource(
+        "keras.datasets.cifar10",
+        digest.hexdigest()[:16],
+        members,
+        lambda part, keys: arrays[part][0][[int(k) for k in keys]],
+    )
 
 
 def _file_sha256(path: Path) -> str:
@@ -131,8 +149,12 @@ def _file_sha256(path: Path) -> str:
 
 def split_key(assignment: Assignment, source: DataSource) -> str:
     """Fingerprint of everything that decides the split arrays."""
-    params = {"format": SPLIT_FORMAT, "seed": assignment.seed, "data": source.fingerprint,
-              "splits": [vars(s) for s in assignment.splits.values()]}  # fmt: skip
+    params = {
+        "format": SPLIT_FORMAT,
+        "seed": assignment.seed,
+        "data": source.fingerprint,
+        "splits": [vars(s) for s in assignment.splits.values()],
+    }
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -165,8 +187,11 @@ def prepare_splits(assignment: Assignment, source: DataSource, cache_dir: Path) 
 def select_images(assignment: Assignment, source: DataSource) -> dict[str, dict[str, np.ndarray]]:
     """Stratified, seeded, disjoint selection of every split, in declaration order."""
     cursors = {(p, c): 0 for p in PARTS for c in range(len(CIFAR10_CLASSES))}
-    orders = {(p, c): np.random.default_rng([assignment.seed, pi, c]).permutation(len(keys))
-              for pi, p in enumerate(PARTS) for c, keys in enumerate(source.members[p])}
+    orders = {
+        (p, c): np.random.default_rng([assignment.seed, pi, c]).permutation(len(keys))
+        for pi, p in enumerate(PARTS)
+        for c, keys in enumerate(source.members[p])
+    }
 
     def take(part: str, cifar_class: int, count: int) -> list[str]:
         start = cursors[part, cifar_class]
@@ -189,18 +214,25 @@ def select_images(assignment: Assignment, source: DataSource) -> dict[str, dict[
 
 
 def _subsets(split: Split) -> list[tuple[str, str, int]]:
-    return [("train", "train", split.train_per_class), ("val", "train", split.val_per_class),
-            ("test", "test", split.test_per_class)]  # fmt: skip
+    return [
+        ("train", "train", split.train_per_class),
+        ("val", "train", split.val_per_class),
+        ("test", "test", split.test_per_class),
+    ]
 
 
-def _load_subsets(source: DataSource, keys: dict[str, list[tuple[str, int]]],
-                  rng: np.random.Generator) -> dict[str, np.ndarray]:  # fmt: skip
+def _load_subsets(
+    source: DataSource, keys: dict[str, list[tuple[str, int]]], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     arrays = {}
     for subset, pairs in keys.items():
         pairs = [pairs[i] for i in rng.permutation(len(pairs))]
         part = "test" if subset == "test" else "train"
-        images = source.decode(part, [k for k, _ in pairs]) if pairs else np.zeros(
-            (0, 32, 32, 3), np.uint8)
+        images = (
+            source.decode(part, [k for k, _ in pairs])
+            if pairs
+            else np.zeros((0, 32, 32, 3), np.uint8)
+        )
         arrays[f"x_{subset}"] = images
         arrays[f"y_{subset}"] = np.array([label for _, label in pairs], dtype=np.int32)
     return arrays

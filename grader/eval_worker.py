@@ -46,8 +46,10 @@ class EvaluationError(Exception):
 def evaluate(job: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     """Metrics, confusion matrix, samples and layer table for one task's trained model."""
     model = _load(job["model"], job["function"])
-    data = {n: np.load(Path(job["data"]) / f"{n}.npy", allow_pickle=False)
-            for n in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}  # fmt: skip
+    data = {
+        n: np.load(Path(job["data"]) / f"{n}.npy", allow_pickle=False)
+        for n in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+    }
     metrics: dict[str, float] = {}
     test_pred = np.zeros(0, np.int32)
     test_prob = np.zeros((0, job["num_classes"]))
@@ -73,20 +75,29 @@ def _load(path: str, function: str) -> Any:
 
     custom = _custom_classes(path)
     if custom:
-        raise EvaluationError("custom_objects", f"The model from `{function}` uses "
-                              f"{', '.join(sorted(custom))}, which the grader cannot load "
-                              "safely (their code would have to run outside your sandbox). "
-                              "Build it from standard Keras layers only: no Lambda layers "
-                              "and no custom layer classes.")
+        raise EvaluationError(
+            "custom_objects",
+            f"The model from `{function}` uses "
+            f"{', '.join(sorted(custom))}, which the grader cannot load "
+            "safely (their code would have to run outside your sandbox). "
+            "Build it from standard Keras layers only: no Lambda layers "
+            "and no custom layer classes.",
+        )
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a model file is untrusted input
         text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        kind = "custom_objects" if "custom" in text.lower() or "lambda" in text.lower() else (
-            "bad_model_file")
-        raise EvaluationError(kind, f"The model trained from `{function}` could not be loaded "
-                              f"safely for evaluation ({text}). Build it from standard Keras "
-                              "layers only: no Lambda layers and no custom layer classes.") from None
+        kind = (
+            "custom_objects"
+            if "custom" in text.lower() or "lambda" in text.lower()
+            else ("bad_model_file")
+        )
+        raise EvaluationError(
+            kind,
+            f"The model trained from `{function}` could not be loaded "
+            f"safely for evaluation ({text}). Build it from standard Keras "
+            "layers only: no Lambda layers and no custom layer classes.",
+        ) from None
 
 
 def _custom_classes(path: str) -> set[str]:
@@ -101,8 +112,9 @@ def _custom_classes(path: str) -> set[str]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             module, name = node.get("module"), node.get("class_name")
-            if isinstance(name, str) and (name == "Lambda" or (
-                    isinstance(module, str) and not module.startswith("keras"))):
+            if isinstance(name, str) and (
+                name == "Lambda" or (isinstance(module, str) and not module.startswith("keras"))
+            ):
                 found.add(f"{name} (from {module})" if name != "Lambda" else "a Lambda layer")
             for value in node.values():
                 walk(value)
@@ -120,17 +132,24 @@ def _predict(model: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     outputs = model.predict(x.astype(np.float32) / 255.0, batch_size=256, verbose=0)
     outputs = np.asarray(outputs, dtype=np.float64)
     if outputs.ndim != 2 or outputs.shape[0] != len(x) or not np.all(np.isfinite(outputs)):
-        raise EvaluationError("bad_predictions", "The trained model produced predictions that "
-                              f"are not finite class scores (shape {outputs.shape}). Check the "
-                              "last layer and that training did not diverge.")
+        raise EvaluationError(
+            "bad_predictions",
+            "The trained model produced predictions that "
+            f"are not finite class scores (shape {outputs.shape}). Check the "
+            "last layer and that training did not diverge.",
+        )
     return labels.as_probabilities(outputs)
 
 
 def _model_facts(model: Any) -> dict[str, Any]:
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     total = int(model.count_params())
-    return {"params": total, "trainable_params": trainable, "non_trainable_params": total - trainable,
-            "layers": _layer_table(model)}  # fmt: skip
+    return {
+        "params": total,
+        "trainable_params": trainable,
+        "non_trainable_params": total - trainable,
+        "layers": _layer_table(model),
+    }
 
 
 def _layer_table(model: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -143,9 +162,15 @@ def _layer_table(model: Any, prefix: str = "") -> list[dict[str, Any]]:
             shape = str(tuple(layer.output.shape))
         except Exception:  # noqa: BLE001 - some layers have no single output
             shape = "?"
-        rows.append({"name": prefix + layer.name, "type": type(layer).__name__,
-                     "output_shape": shape, "params": int(layer.count_params()),
-                     "trainable": bool(layer.trainable and layer.count_params() > 0)})  # fmt: skip
+        rows.append(
+            {
+                "name": prefix + layer.name,
+                "type": type(layer).__name__,
+                "output_shape": shape,
+                "params": int(layer.count_params()),
+                "trainable": bool(layer.trainable and layer.count_params() > 0),
+            }
+        )
     return rows
 
 
@@ -163,9 +188,14 @@ def _samples(x: np.ndarray, y: np.ndarray, pred: np.ndarray, probs: np.ndarray) 
     for i in range(min(SAMPLE_COUNT, len(x))):
         buffer = io.BytesIO()
         Image.fromarray(x[i]).save(buffer, format="PNG")
-        samples.append({"true": int(y[i]), "pred": int(pred[i]),
-                        "confidence": float(probs[i, pred[i]]),
-                        "image_png": base64.b64encode(buffer.getvalue()).decode()})  # fmt: skip
+        samples.append(
+            {
+                "true": int(y[i]),
+                "pred": int(pred[i]),
+                "confidence": float(probs[i, pred[i]]),
+                "image_png": base64.b64encode(buffer.getvalue()).decode(),
+            }
+        )
     return samples
 
 
@@ -175,8 +205,13 @@ def _base_reuse(base_path: str, built_path: str) -> dict[str, int]:
     built = _load(built_path, "build_transfer")
     held = [w.numpy() for w in built.weights]
     weighted = [layer for layer in base.layers if layer.weights]
-    reused = sum(all(any(h.shape == w.shape and np.array_equal(h, w.numpy()) for h in held)
-                     for w in layer.weights) for layer in weighted)  # fmt: skip
+    reused = sum(
+        all(
+            any(h.shape == w.shape and np.array_equal(h, w.numpy()) for h in held)
+            for w in layer.weights
+        )
+        for layer in weighted
+    )
     frozen = sum(not layer.trainable for layer in _flatten(built) if layer.weights)
     return {"base_layers": len(weighted), "reused_layers": int(reused), "frozen_layers": frozen}
 

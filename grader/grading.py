@@ -14,11 +14,16 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from grader import checks, data, jobs, sandbox
+from grader import checks, data, jobs, resume, sandbox
 from grader.results import (
-    ChildOutputError, is_reusable, provenance, read_child_json, submission_hash,
-    write_json_atomic, write_summary_csv,
-)  # fmt: skip
+    ChildOutputError,
+    is_reusable,
+    provenance,
+    read_child_json,
+    submission_hash,
+    write_json_atomic,
+    write_summary_csv,
+)
 from grader.spec import Assignment, Task, load_assignment
 
 SUBMISSION_FILE = "submission.py"
@@ -44,10 +49,18 @@ class Context:
     progress: Progress
 
 
-def grade_assignment(assignment_dir: Path, *, submissions: Path, out_dir: Path,
-                     data_dir: Path | None = None, jobs_count: int = 1, only: Sequence[str] = (),
-                     force: bool = False, isolation: str | None = None,
-                     progress: Progress | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def grade_assignment(
+    assignment_dir: Path,
+    *,
+    submissions: Path,
+    out_dir: Path,
+    data_dir: Path | None = None,
+    jobs_count: int = 1,
+    only: Sequence[str] = (),
+    force: bool = False,
+    isolation: str | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
 
     Returns:
@@ -71,7 +84,13 @@ def grade_assignment(assignment_dir: Path, *, submissions: Path, out_dir: Path,
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs_count)) as pool:
-            results = list(pool.map(grade_one, folders))
+            futures = [pool.submit(grade_one, f) for f in folders]
+            try:
+                results = [f.result() for f in futures]
+            except BaseException:  # Ctrl-C: kill running children, keep finished checkpoints
+                sandbox.stop_all()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         shutil.rmtree(ctx.work, ignore_errors=True)
     stored = [r for r in map(_load_result, sorted((ctx.out / "results").glob("*.json"))) if r]
@@ -79,21 +98,36 @@ def grade_assignment(assignment_dir: Path, *, submissions: Path, out_dir: Path,
     return results
 
 
-def prepare(assignment_dir: Path, out_dir: Path, data_dir: Path | None, isolation: str | None,
-            progress: Progress | None) -> Context:  # fmt: skip
+def prepare(
+    assignment_dir: Path,
+    out_dir: Path,
+    data_dir: Path | None,
+    isolation: str | None,
+    progress: Progress | None,
+) -> Context:
     """Load the spec, build (or reuse) the split and the base model."""
     assignment = load_assignment(assignment_dir)
     out = Path(out_dir).resolve() / assignment.id
     cache = Path(out_dir).resolve() / "cache"
     for folder in (out / "results", cache):
         folder.mkdir(parents=True, exist_ok=True)
-    cache.chmod(0o700)  # hidden test labels live here: no child uid may read it
+    for private in (cache, out / "results"):  # hidden labels and others' results: no child uid
+        private.chmod(0o700)
     source = data.find_source(data_dir)
     splits_dir = data.prepare_splits(assignment, source, cache)
     level = sandbox.detect_isolation(isolation)
     report = progress or (lambda *_: None)
-    ctx = Context(assignment, out, splits_dir, splits_dir.name, source.fingerprint, level,
-                  jobs.make_work_root(), None, report)  # fmt: skip
+    ctx = Context(
+        assignment,
+        out,
+        splits_dir,
+        splits_dir.name,
+        source.fingerprint,
+        level,
+        jobs.make_work_root(),
+        None,
+        report,
+    )
     if assignment.base_model is not None:
         try:
             ctx = Context(**{**vars(ctx), "base": ensure_base_model(ctx, cache)})
@@ -107,13 +141,15 @@ def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
     """Student folders (every subfolder not starting with '.' or '_'), sorted."""
     if not Path(folder).is_dir():
         raise GradingError(f"No submissions folder at {folder}. Pass --submissions DIR.")
-    found = sorted(p for p in Path(folder).iterdir()
-                   if p.is_dir() and not p.name.startswith((".", "_")))  # fmt: skip
+    found = sorted(
+        p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    )
     if only:
         missing = sorted(set(only) - {p.name for p in found})
         if missing:
-            raise GradingError(f"--only names unknown students {missing}; known: "
-                               f"{[p.name for p in found]}")  # fmt: skip
+            raise GradingError(
+                f"--only names unknown students {missing}; known: {[p.name for p in found]}"
+            )
         found = [p for p in found if p.name in only]
     return found
 
@@ -129,13 +165,23 @@ def ensure_base_model(ctx: Context, cache: Path) -> dict[str, Any]:
     ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
     split = ctx.assignment.splits[spec.split]
     job = jobs.new_job(ctx.work, "base", ctx.level, slot=0)
-    jobs.link_inputs(job, {**_train_arrays(ctx, spec.split),
-                           "submission/base_model.py": ctx.assignment.directory / spec.file})
-    request = _train_request(job, ctx, call="base_model", function=spec.function,
-                             classes=list(split.classes), training=vars(spec.training),
-                             limits={"max_epochs": spec.training.epochs, "max_params": 10**8,
-                                     "max_batch_size": 4096},
-                             module_file=job.inputs / "submission" / "base_model.py")  # fmt: skip
+    jobs.link_inputs(
+        job,
+        {
+            **_train_arrays(ctx, spec.split),
+            "submission/base_model.py": ctx.assignment.directory / spec.file,
+        },
+    )
+    request = _train_request(
+        job,
+        ctx,
+        call="base_model",
+        function=spec.function,
+        classes=list(split.classes),
+        training=vars(spec.training),
+        limits={"max_epochs": spec.training.epochs, "max_params": 10**8, "max_batch_size": 4096},
+        module_file=job.inputs / "submission" / "base_model.py",
+    )
     outcome = jobs.run_job(job, "grader.train_worker", request, wall_seconds=3600, memory_gb=8)
     try:
         report = read_child_json(job.outputs / "train.json")
@@ -144,9 +190,14 @@ def ensure_base_model(ctx: Context, cache: Path) -> dict[str, Any]:
         folder.mkdir(parents=True, exist_ok=True)
         jobs.take_output(job, "model.keras", folder / "base.keras")
     except ChildOutputError as exc:
-        raise GradingError(f"Training the base model failed ({exc}):\n{jobs.log_tail(outcome)}")
-    info = {"val_accuracy": report["history"]["val_accuracy"][-1], "epochs": report["epochs"],
-            "classes": list(split.classes), "file": spec.file}  # fmt: skip
+        log = jobs.log_tail(outcome)
+        raise GradingError(f"Training the base model failed ({exc}):\n{log}") from None
+    info = {
+        "val_accuracy": report["history"]["val_accuracy"][-1],
+        "epochs": report["epochs"],
+        "classes": list(split.classes),
+        "file": spec.file,
+    }
     write_json_atomic(info_path, info)
     shutil.rmtree(job.root, ignore_errors=True)
     return {**info, "path": str(folder / "base.keras")}
@@ -154,50 +205,97 @@ def ensure_base_model(ctx: Context, cache: Path) -> dict[str, Any]:
 
 def _train_arrays(ctx: Context, split: str) -> dict[str, Path]:
     """Training and validation arrays only: the hidden test split never reaches student code."""
-    return {f"{n}.npy": ctx.splits_dir / split / f"{n}.npy"
-            for n in ("x_train", "y_train", "x_val", "y_val")}  # fmt: skip
+    return {
+        f"{n}.npy": ctx.splits_dir / split / f"{n}.npy"
+        for n in ("x_train", "y_train", "x_val", "y_val")
+    }
 
 
-def _train_request(job: jobs.Job, ctx: Context, *, call: str, function: str, classes: list[str],
-                   training: dict, limits: dict, module_file: Path, task: str = "base") -> dict:  # fmt: skip
-    return {"task": task, "call": call, "function": function, "classes": classes,
-            "num_classes": len(classes), "input_shape": [32, 32, 3], "seed": ctx.assignment.seed,
-            "defaults": training, "limits": limits, "submission": job.inside(module_file),
-            "data": job.inside(job.inputs), "out": job.inside(job.outputs),
-            "base_model": job.inside(job.inputs / "base.keras") if call == "base" else None}
+def _train_request(
+    job: jobs.Job,
+    ctx: Context,
+    *,
+    call: str,
+    function: str,
+    classes: list[str],
+    training: dict,
+    limits: dict,
+    module_file: Path,
+    task: str = "base",
+) -> dict:
+    return {
+        "task": task,
+        "call": call,
+        "function": function,
+        "classes": classes,
+        "num_classes": len(classes),
+        "input_shape": [32, 32, 3],
+        "seed": ctx.assignment.seed,
+        "defaults": training,
+        "limits": limits,
+        "submission": job.inside(module_file),
+        "data": job.inside(job.inputs),
+        "out": job.inside(job.outputs),
+        "base_model": job.inside(job.inputs / "base.keras") if call == "base" else None,
+    }
 
 
 def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> dict[str, Any]:
     """Train and evaluate every task of one submission; write and return its result."""
     student = folder.name
     result_path = ctx.out / "results" / f"{student}.json"
-    prov = provenance(spec_hash=ctx.assignment.spec_hash, data_fingerprint=ctx.data_fingerprint,
-                      split_key=ctx.split_key, submission=submission_hash(folder),
-                      seed=ctx.assignment.seed, isolation=ctx.level, base_model=_base_info(ctx))
+    prov = provenance(
+        spec_hash=ctx.assignment.spec_hash,
+        data_fingerprint=ctx.data_fingerprint,
+        split_key=ctx.split_key,
+        submission=submission_hash(folder),
+        seed=ctx.assignment.seed,
+        isolation=ctx.level,
+        base_model=_base_info(ctx),
+    )
     if not force and is_reusable(result_path, prov):
         ctx.progress(student, "-", "unchanged since last run: result reused")
         return _load_result(result_path)
+    store = ctx.out / "partial" / student
+    if force:
+        resume.clear(store)
     name = read_student_name(folder)
     work = Path(tempfile.mkdtemp(prefix="student-", dir=ctx.work))
     work.chmod(0o711)
     tasks = {}
     for task in ctx.assignment.tasks.values():
+        tasks[task.id] = resume.load_task(store, task.id, prov, work)
+        if tasks[task.id] is not None:
+            ctx.progress(student, task.id, "trained in an earlier run: reused")
+            continue
         ctx.progress(student, task.id, "training")
         tasks[task.id] = train_task(ctx, folder, task, work, slot)
+        resume.save_task(store, task.id, prov, tasks[task.id], work)
         ctx.progress(student, task.id, f"trained: {tasks[task.id]['status']}")
     evaluate_tasks(ctx, tasks, work, slot)
     rows = checks.evaluate_checks(ctx.assignment, tasks)
     score, max_score = checks.total_score(rows)
     failed = sum(t["status"] != "ok" for t in tasks.values())
     result = {
-        "schema": 1, "mode": "grade", "student": student, "name": name["name"],
-        "name_warning": name["warning"], "score": score, "max_score": max_score,
+        "schema": 1,
+        "mode": "grade",
+        "student": student,
+        "name": name["name"],
+        "name_warning": name["warning"],
+        "score": score,
+        "max_score": max_score,
         "status": "ok" if not failed else ("error" if failed == len(tasks) else "partial"),
-        "assignment": {"id": ctx.assignment.id, "title": ctx.assignment.title,
-                       "language": ctx.assignment.language},
-        "tasks": tasks, "checks": rows, "provenance": prov,
-    }  # fmt: skip
+        "assignment": {
+            "id": ctx.assignment.id,
+            "title": ctx.assignment.title,
+            "language": ctx.assignment.language,
+        },
+        "tasks": tasks,
+        "checks": rows,
+        "provenance": prov,
+    }
     write_json_atomic(result_path, _finite(result))
+    resume.clear(store)
     shutil.rmtree(work, ignore_errors=True)
     return result
 
@@ -224,16 +322,35 @@ def empty_task(ctx: Context, task: Task) -> dict[str, Any]:
     """Every field a report reads, so a failed task renders without gaps."""
     split = ctx.assignment.splits[task.split]
     return {
-        "title": task.title, "status": "error", "error_kind": None, "error": None, "log_tail": "",
+        "title": task.title,
+        "status": "error",
+        "error_kind": None,
+        "error": None,
+        "log_tail": "",
         "classes": list(split.classes),
-        "split": {"name": split.name, "train": _counts(split.train_per_class, split),
-                  "val": _counts(split.val_per_class, split),
-                  "test": _counts(split.test_per_class, split)},
-        "metrics": None, "history": None, "best_epoch": None, "epochs": 0, "batch_size": None,
-        "seconds": 0.0, "params": None, "trainable_params": None, "non_trainable_params": None,
-        "optimizer": None, "loss": None, "label_format": None, "layers": [],
-        "confusion_matrix": None, "samples": [], "base_reuse": None,
-    }  # fmt: skip
+        "split": {
+            "name": split.name,
+            "train": _counts(split.train_per_class, split),
+            "val": _counts(split.val_per_class, split),
+            "test": _counts(split.test_per_class, split),
+        },
+        "metrics": None,
+        "history": None,
+        "best_epoch": None,
+        "epochs": 0,
+        "batch_size": None,
+        "seconds": 0.0,
+        "params": None,
+        "trainable_params": None,
+        "non_trainable_params": None,
+        "optimizer": None,
+        "loss": None,
+        "label_format": None,
+        "layers": [],
+        "confusion_matrix": None,
+        "samples": [],
+        "base_reuse": None,
+    }
 
 
 def _counts(per_class: int, split: Any) -> list[int]:
@@ -251,58 +368,101 @@ def train_task(ctx: Context, folder: Path, task: Task, work: Path, slot: int) ->
             inputs["base.keras"] = Path(ctx.base["path"])
         jobs.link_inputs(job, inputs)
     except (OSError, ValueError) as exc:
-        return {**result, "error_kind": "bad_submission", "error": f"Could not read the "
-                f"submission: {exc}."}  # fmt: skip
+        return {
+            **result,
+            "error_kind": "bad_submission",
+            "error": f"Could not read the submission: {exc}.",
+        }
     module_file = job.inputs / "submission" / SUBMISSION_FILE
     if not module_file.is_file():
-        return {**result, "error_kind": "missing_file", "error": f"{folder.name}/ has no "
-                f"{SUBMISSION_FILE}. Put your functions in {SUBMISSION_FILE} (see the handout)."}
-    request = _train_request(job, ctx, call="base" if task.uses_base else "shape",
-                             function=task.function, classes=result["classes"],
-                             training=vars(task.defaults), limits=vars(task.limits),
-                             module_file=module_file, task=task.id)  # fmt: skip
-    outcome = jobs.run_job(job, "grader.train_worker", request,
-                           wall_seconds=task.limits.max_seconds + task.limits.startup_seconds,
-                           memory_gb=task.limits.memory_gb,
-                           on_line=lambda line: ctx.progress(folder.name, task.id, line[16:]))
+        return {
+            **result,
+            "error_kind": "missing_file",
+            "error": f"{folder.name}/ has no "
+            f"{SUBMISSION_FILE}. Put your functions in {SUBMISSION_FILE} (see the handout).",
+        }
+    request = _train_request(
+        job,
+        ctx,
+        call="base" if task.uses_base else "shape",
+        function=task.function,
+        classes=result["classes"],
+        training=vars(task.defaults),
+        limits=vars(task.limits),
+        module_file=module_file,
+        task=task.id,
+    )
+    outcome = jobs.run_job(
+        job,
+        "grader.train_worker",
+        request,
+        wall_seconds=task.limits.max_seconds + task.limits.startup_seconds,
+        memory_gb=task.limits.memory_gb,
+        on_line=lambda line: ctx.progress(folder.name, task.id, line[16:]),
+    )
     result["log_tail"] = jobs.log_tail(outcome)
     return {**result, **_read_training(job, task, outcome, work / task.id)}
 
 
 def _read_training(job: jobs.Job, task: Task, outcome: sandbox.Outcome, kept: Path) -> dict:
+    if outcome.disk_exceeded:
+        return {
+            "error_kind": "disk_limit",
+            "error": "The training process wrote more than "
+            f"{sandbox.Limits.scratch_bytes // 2**20} MB to disk and was stopped. Do not "
+            "write files from your submission; the grader saves your model itself.",
+        }
     if outcome.timed_out:
-        return {"status": "timeout", "error_kind": "timeout", "error": (
-            f"Training did not finish within this task's limit of {task.limits.max_seconds} s "
-            f"(stopped after {outcome.seconds:.0f} s). Train fewer epochs (TRAINING), or use a "
-            "smaller model.")}  # fmt: skip
+        return {
+            "status": "timeout",
+            "error_kind": "timeout",
+            "error": (
+                f"Training did not finish within this task's limit of {task.limits.max_seconds} s "
+                f"(stopped after {outcome.seconds:.0f} s). Train fewer epochs (TRAINING), or use a "
+                "smaller model."
+            ),
+        }
     try:
         report = read_child_json(job.outputs / "train.json", max_bytes=2**20)
     except ChildOutputError as exc:
         return {"error_kind": "crash", "error": _crash_message(outcome, str(exc))}
     if report.get("status") != "ok":
-        return {"error_kind": str(report.get("error_kind"))[:40],
-                "error": str(report.get("error"))[:2000]}  # fmt: skip
+        return {
+            "error_kind": str(report.get("error_kind"))[:40],
+            "error": str(report.get("error"))[:2000],
+        }
     try:
         fields = _validated_training(report, task)
         jobs.take_output(job, "model.keras", kept / "model.keras")
         if task.uses_base:
             jobs.take_output(job, "built.keras", kept / "built.keras")
     except (ChildOutputError, ValueError, TypeError, KeyError) as exc:
-        return {"error_kind": "bad_output", "error": f"The training process left unusable "
-                f"output ({exc}). Do not write files from your submission."}  # fmt: skip
+        return {
+            "error_kind": "bad_output",
+            "error": f"The training process left unusable "
+            f"output ({exc}). Do not write files from your submission.",
+        }
     return {"status": "ok", **fields, "seconds": outcome.seconds}
 
 
 def _crash_message(outcome: sandbox.Outcome, detail: str) -> str:
     log = outcome.log_tail
+    signals = {
+        11: "it crashed with a segmentation fault",
+        25: f"it wrote a file larger than {sandbox.Limits.max_file_bytes // 2**20} MB",
+        24: "it used more CPU time than allowed",
+        9: "it was killed (out of memory?)",
+    }
     if "MemoryError" in log or "bad_alloc" in log or "Resource exhausted" in log:
         why = "it ran out of memory (use a smaller model or batch size)"
     elif outcome.returncode < 0:
-        why = f"it was killed by signal {-outcome.returncode}"
+        why = signals.get(-outcome.returncode, f"it was killed by signal {-outcome.returncode}")
     else:
         why = f"it exited with code {outcome.returncode} before saving the model ({detail})"
-    return (f"The training process stopped early: {why}. Do not call sys.exit/os._exit in "
-            "your submission; see the log below.")
+    return (
+        f"The training process stopped early: {why}. Do not call sys.exit/os._exit in "
+        "your submission; see the log below."
+    )
 
 
 def _validated_training(report: dict, task: Task) -> dict[str, Any]:
@@ -318,9 +478,15 @@ def _validated_training(report: dict, task: Task) -> dict[str, Any]:
             raise ValueError(f"history[{key!r}] is not {epochs} finite numbers")
         curves[key] = values
     best = min(range(epochs), key=lambda i: curves["val_loss"][i]) + 1
-    return {"history": curves, "epochs": epochs, "best_epoch": best,
-            "batch_size": int(report["batch_size"]), "optimizer": str(report["optimizer"])[:40],
-            "loss": str(report["loss"])[:80], "label_format": str(report["label_format"])[:10]}
+    return {
+        "history": curves,
+        "epochs": epochs,
+        "best_epoch": best,
+        "batch_size": int(report["batch_size"]),
+        "optimizer": str(report["optimizer"])[:40],
+        "loss": str(report["loss"])[:80],
+        "label_format": str(report["label_format"])[:10],
+    }
 
 
 def evaluate_tasks(ctx: Context, tasks: dict[str, dict], work: Path, slot: int) -> None:
@@ -329,13 +495,17 @@ def evaluate_tasks(ctx: Context, tasks: dict[str, dict], work: Path, slot: int) 
     if not trained:
         return
     job = jobs.new_job(work, "eval", ctx.level, slot)
-    request: dict[str, Any] = {"seed": ctx.assignment.seed, "out": job.inside(job.outputs),
-                               "tasks": {}}  # fmt: skip
+    request: dict[str, Any] = {
+        "seed": ctx.assignment.seed,
+        "out": job.inside(job.outputs),
+        "tasks": {},
+    }
     for task_id in trained:
         task = ctx.assignment.tasks[task_id]
         trained_dir = work / task_id
-        files = {f"{task_id}/{n}.npy": ctx.splits_dir / task.split / f"{n}.npy"
-                 for n in data.ARRAY_NAMES}  # fmt: skip
+        files = {
+            f"{task_id}/{n}.npy": ctx.splits_dir / task.split / f"{n}.npy" for n in data.ARRAY_NAMES
+        }
         files[f"{task_id}/model.keras"] = trained_dir / "model.keras"
         if task.uses_base and ctx.base is not None:
             files[f"{task_id}/built.keras"] = trained_dir / "built.keras"
@@ -343,20 +513,32 @@ def evaluate_tasks(ctx: Context, tasks: dict[str, dict], work: Path, slot: int) 
         jobs.link_inputs(job, files)
         folder = job.inputs / task_id
         request["tasks"][task_id] = {
-            "function": task.function, "num_classes": len(trained[task_id]["classes"]),
-            "data": job.inside(folder), "model": job.inside(folder / "model.keras"),
+            "function": task.function,
+            "num_classes": len(trained[task_id]["classes"]),
+            "data": job.inside(folder),
+            "model": job.inside(folder / "model.keras"),
             "built_model": job.inside(folder / "built.keras") if task.uses_base else None,
             "base_model": job.inside(folder / "base.keras") if task.uses_base else None,
-        }  # fmt: skip
+        }
     ctx.progress("", "evaluation", "scoring on the hidden test split")
-    outcome = jobs.run_job(job, "grader.eval_worker", request,
-                           wall_seconds=jobs.STARTUP_SECONDS + 60 * len(trained), memory_gb=8)
+    outcome = jobs.run_job(
+        job,
+        "grader.eval_worker",
+        request,
+        wall_seconds=jobs.STARTUP_SECONDS + 60 * len(trained),
+        memory_gb=8,
+    )
     try:
         evaluated = read_child_json(job.outputs / "eval.json", max_bytes=16 * 2**20)
     except ChildOutputError as exc:
-        evaluated = {t: {"status": "error", "error_kind": "evaluation_failed",
-                         "error": f"Evaluation failed ({exc}): {jobs.log_tail(outcome, 5)}"}
-                     for t in trained}  # fmt: skip
+        evaluated = {
+            t: {
+                "status": "error",
+                "error_kind": "evaluation_failed",
+                "error": f"Evaluation failed ({exc}): {jobs.log_tail(outcome, 5)}",
+            }
+            for t in trained
+        }
     for task_id, record in trained.items():
         record.update(_merge_evaluation(evaluated.get(task_id), record))
 
@@ -364,10 +546,21 @@ def evaluate_tasks(ctx: Context, tasks: dict[str, dict], work: Path, slot: int) 
 def _merge_evaluation(evaluated: Any, record: dict) -> dict[str, Any]:
     if not isinstance(evaluated, dict) or evaluated.get("status") != "ok":
         evaluated = evaluated if isinstance(evaluated, dict) else {}
-        return {"status": "error", "error_kind": evaluated.get("error_kind", "evaluation_failed"),
-                "error": evaluated.get("error", "The model could not be evaluated.")}
-    keys = ("metrics", "params", "trainable_params", "non_trainable_params", "layers",
-            "confusion_matrix", "samples", "base_reuse")  # fmt: skip
+        return {
+            "status": "error",
+            "error_kind": evaluated.get("error_kind", "evaluation_failed"),
+            "error": evaluated.get("error", "The model could not be evaluated."),
+        }
+    keys = (
+        "metrics",
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "layers",
+        "confusion_matrix",
+        "samples",
+        "base_reuse",
+    )
     return {k: evaluated.get(k, record.get(k)) for k in keys}
 
 

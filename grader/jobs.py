@@ -90,8 +90,10 @@ def copy_submission(job: Job, folder: Path) -> Path:
         elif path.is_file():
             total += path.stat().st_size
             if total > SUBMISSION_MAX_BYTES:
-                raise ValueError(f"the submission folder holds more than "
-                                 f"{SUBMISSION_MAX_BYTES // 2**20} MB; submit code only")
+                raise ValueError(
+                    f"the submission folder holds more than "
+                    f"{SUBMISSION_MAX_BYTES // 2**20} MB; submit code only"
+                )
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
     for path in [target, *target.rglob("*")]:
@@ -99,16 +101,31 @@ def copy_submission(job: Job, folder: Path) -> Path:
     return target
 
 
-def run_job(job: Job, module: str, request: dict[str, Any], *, wall_seconds: float,
-            memory_gb: float, on_line: Callable[[str], None] | None = None) -> sandbox.Outcome:  # fmt: skip
+def run_job(
+    job: Job,
+    module: str,
+    request: dict[str, Any],
+    *,
+    wall_seconds: float,
+    memory_gb: float,
+    on_line: Callable[[str], None] | None = None,
+) -> sandbox.Outcome:
     """Write the request into `in/` and run the worker module on it."""
     request_file = job.inputs / "request.json"
     request_file.write_text(json.dumps(request))
     request_file.chmod(0o644)
     mounts = [sandbox.Mount(job.inputs, "/job/in"), sandbox.Mount(job.outputs, "/job/out", True)]
     limits = sandbox.Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30))
-    return sandbox.run(module, job.inside(request_file), mounts=mounts, workdir=job.outputs,
-                       limits=limits, level=job.level, slot=job.slot, on_line=on_line)  # fmt: skip
+    return sandbox.run(
+        module,
+        job.inside(request_file),
+        mounts=mounts,
+        workdir=job.outputs,
+        limits=limits,
+        level=job.level,
+        slot=job.slot,
+        on_line=on_line,
+    )
 
 
 def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_MAX_BYTES) -> Path:

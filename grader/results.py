@@ -52,7 +52,9 @@ def read_child_file(path: Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             raise ChildOutputError(f"{path.name} is not a plain file")
         if info.st_size > max_bytes:
-            raise ChildOutputError(f"{path.name} is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+            raise ChildOutputError(
+                f"{path.name} is {info.st_size:,} bytes; the limit is {max_bytes:,}"
+            )
         return fh.read(max_bytes + 1)[:max_bytes]
 
 
@@ -70,24 +72,41 @@ def read_child_json(path: Path, max_bytes: int = 4 * 2**20) -> dict[str, Any]:
 def submission_hash(folder: Path) -> str:
     """Content hash of every file of a submission (names included)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for path in sorted(
+        p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def provenance(*, spec_hash: str, data_fingerprint: str, split_key: str, submission: str,
-               seed: int, isolation: str, base_model: dict | None) -> dict[str, Any]:  # fmt: skip
+def provenance(
+    *,
+    spec_hash: str,
+    data_fingerprint: str,
+    split_key: str,
+    submission: str,
+    seed: int,
+    isolation: str,
+    base_model: dict | None,
+) -> dict[str, Any]:
     """Everything needed to tell whether a stored result is still valid, and to reproduce it."""
     return {
-        "grader_version": __version__, "schema": SCHEMA, "spec_hash": spec_hash,
-        "data_fingerprint": data_fingerprint, "split_key": split_key,
-        "submission_hash": submission, "seed": seed, "isolation": isolation,
+        "grader_version": __version__,
+        "schema": SCHEMA,
+        "spec_hash": spec_hash,
+        "data_fingerprint": data_fingerprint,
+        "split_key": split_key,
+        "submission_hash": submission,
+        "seed": seed,
+        "isolation": isolation,
         "tensorflow": _version("tensorflow-cpu") or _version("tensorflow"),
-        "keras": _version("keras"), "numpy": _version("numpy"),
-        "python": platform.python_version(), "base_model": base_model,
+        "keras": _version("keras"),
+        "numpy": _version("numpy"),
+        "python": platform.python_version(),
+        "base_model": base_model,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-    }  # fmt: skip
+    }
 
 
 def _version(package: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -20,7 +21,26 @@ BUBBLEWRAP, RLIMITS = "bubblewrap", "rlimits"
 FIRST_UID = 61000  # throw-away uids for children when the grader runs as root
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_BYTES = 16_000
+SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
+WATCH_INTERVAL = 0.25
 PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE = 36, 4
+
+
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+class Interrupted(Exception):
+    """The grader is stopping (Ctrl-C): the child was killed and nothing may be recorded."""
+
+
+def stop_all() -> None:
+    """Kill every running child and refuse to start new ones."""
+    _stopping.set()
+    with _live_lock:
+        for proc in list(_live):
+            _kill_group(proc, wait=False)
 
 
 @dataclass(frozen=True)
@@ -30,9 +50,9 @@ class Limits:
     wall_seconds: float
     memory_bytes: int
     max_processes: int = 512  # TensorFlow alone starts dozens of threads; they count here
-    max_file_bytes: int = 512 * 2**20
+    max_file_bytes: int = 256 * 2**20
     max_open_files: int = 1024
-    scratch_bytes: int = 256 * 2**20
+    scratch_bytes: int = 512 * 2**20  # all files in the writable folder together
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,7 @@ class Outcome:
     timed_out: bool
     seconds: float
     log_tail: str
+    disk_exceeded: bool = False
 
 
 def harden_grader_process() -> None:
@@ -95,11 +116,31 @@ def python_paths() -> list[Path]:
     return sorted(p for p in roots if p.exists())
 
 
-def _bwrap_prefix(mounts: list[Mount], uid: int | None, env: dict[str, str] | None = None,
-                  ) -> list[str]:  # fmt: skip
-    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--dir", "/job"]  # fmt: skip
+def _bwrap_prefix(
+    mounts: list[Mount],
+    uid: int | None,
+    env: dict[str, str] | None = None,
+) -> list[str]:
+    argv = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(SCRATCH_TMPFS_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        "/job",
+    ]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -124,18 +165,37 @@ def _bwrap_prefix(mounts: list[Mount], uid: int | None, env: dict[str, str] | No
 def child_environment(level: str, home: str) -> dict[str, str]:
     """A scrubbed environment: nothing of the grader's reaches the child."""
     pythonpath = "/opt/grader" if level == BUBBLEWRAP else str(PROJECT_ROOT)
-    env = {"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": pythonpath, "LANG": "C.UTF-8",
-           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "TF_DETERMINISTIC_OPS": "1", "KERAS_BACKEND": "tensorflow", "MPLBACKEND": "Agg",
-           "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": f"{home}/.keras"}  # fmt: skip
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "PYTHONPATH": pythonpath,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_DETERMINISTIC_OPS": "1",
+        "KERAS_BACKEND": "tensorflow",
+        "MPLBACKEND": "Agg",
+        "CUDA_VISIBLE_DEVICES": "",
+        "KERAS_HOME": f"{home}/.keras",
+    }
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks, not secrets
         if key in os.environ:
             env[key] = os.environ[key]
     return env
 
 
-def run(module: str, request_inside: str, *, mounts: list[Mount], workdir: Path, limits: Limits,
-        level: str, slot: int, on_line: Callable[[str], None] | None = None) -> Outcome:  # fmt: skip
+def run(
+    module: str,
+    request_inside: str,
+    *,
+    mounts: list[Mount],
+    workdir: Path,
+    limits: Limits,
+    level: str,
+    slot: int,
+    on_line: Callable[[str], None] | None = None,
+) -> Outcome:
     """Run `python -m module request` isolated at `level`; never raises for child failures.
 
     Args:
@@ -157,37 +217,93 @@ def run(module: str, request_inside: str, *, mounts: list[Mount], workdir: Path,
         env = {"PATH": "/usr/bin:/bin"}
     else:
         env = child_environment(level, str(workdir))
+    if _stopping.is_set():
+        raise Interrupted
     started = time.monotonic()
     proc = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        cwd=workdir, env=env, start_new_session=True, close_fds=True,
-        preexec_fn=lambda: _apply_limits(limits), **_drop_kwargs(slot),
-    )  # fmt: skip
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+        preexec_fn=lambda: _apply_limits(limits),
+        **_drop_kwargs(slot),
+    )
     tail: deque[bytes] = deque()
     reader = threading.Thread(target=_drain, args=(proc, tail, on_line), daemon=True)
     reader.start()
-    timed_out = False
+    with _live_lock:
+        _live.add(proc)
+    writable = [m.host for m in mounts if m.writable] or [workdir]
+    timed_out = disk_exceeded = False
     try:
-        proc.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        timed_out, disk_exceeded = _watch(
+            proc, started + limits.wall_seconds, writable, limits.scratch_bytes
+        )
     finally:
         _kill_group(proc)
         sweep(uid)
-    reader.join(timeout=5)  # a pipe still held open by an escaped process must not hang us
+        with _live_lock:
+            _live.discard(proc)
+    reader.join(timeout=5)
+    if _stopping.is_set():
+        raise Interrupted  # a pipe still held open by an escaped process must not hang us
     text = b"".join(tail).decode("utf-8", "replace")[-LOG_TAIL_BYTES:]
-    return Outcome(proc.returncode if proc.returncode is not None else -9, timed_out,
-                   round(time.monotonic() - started, 2), text)  # fmt: skip
+    return Outcome(
+        proc.returncode if proc.returncode is not None else -9,
+        timed_out,
+        round(time.monotonic() - started, 2),
+        text,
+        disk_exceeded,
+    )
+
+
+def _watch(
+    proc: subprocess.Popen, deadline: float, folders: list[Path], max_bytes: int
+) -> tuple[bool, bool]:
+    """Wait for the child; stop it at the deadline or when its folders outgrow `max_bytes`.
+
+    The file-size rlimit caps each file, not their total, so the total is polled here.
+    """
+    while True:
+        try:
+            proc.wait(timeout=min(WATCH_INTERVAL, max(0.0, deadline - time.monotonic())))
+            return False, False
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            return True, False
+        if sum(_folder_bytes(f) for f in folders) > max_bytes:
+            return False, True
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                total += _folder_bytes(Path(entry.path))
+            else:
+                total += entry.stat(follow_symlinks=False).st_blocks * 512
+    except OSError:
+        pass
+    return total
 
 
 def _apply_limits(limits: Limits) -> None:
     """Runs in the child between fork and exec."""
     cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
-    for which, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, cpu),
-                         (resource.RLIMIT_NPROC, limits.max_processes),
-                         (resource.RLIMIT_FSIZE, limits.max_file_bytes),
-                         (resource.RLIMIT_NOFILE, limits.max_open_files),
-                         (resource.RLIMIT_CORE, 0)):  # fmt: skip
+    for which, value in (
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_FSIZE, limits.max_file_bytes),
+        (resource.RLIMIT_NOFILE, limits.max_open_files),
+        (resource.RLIMIT_CORE, 0),
+    ):
         resource.setrlimit(which, (value, value))
 
 
@@ -204,12 +320,11 @@ def _drain(proc: subprocess.Popen, tail: deque[bytes], on_line: Callable | None)
             on_line(line.decode("utf-8", "replace").strip())
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+def _kill_group(proc: subprocess.Popen, wait: bool = True) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+    if wait:
+        proc.wait()
 
 
 def sweep(uid: int | None) -> None:
@@ -221,10 +336,8 @@ def sweep(uid: int | None) -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.05)
         _reap(pids)
 
@@ -247,7 +360,5 @@ def _reap(pids: list[int]) -> None:
     Only these pids: waiting on any child would steal exit codes from parallel jobs.
     """
     for pid in pids:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass

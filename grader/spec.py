@@ -9,9 +9,17 @@ from pathlib import Path
 from typing import Any
 
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 CHECK_KINDS = ("min_test_accuracy", "max_gap", "max_params", "reuses_base", "beats_scratch")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
 LANGUAGES = ("en", "es")
@@ -122,8 +130,15 @@ class _Reader:
         name = f"{self.where}.{key}" if self.where else key
         return SpecError(f"{self.path}: `{name}` must be {expected}. Received: {name}={value!r}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, check=None,
-            expected: str = "") -> Any:  # fmt: skip
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        *,
+        check=None,
+        expected: str = "",
+    ) -> Any:
         if key not in self.table:
             if default is ...:
                 raise self.fail(key, "<missing>", expected or f"set ({_type_name(kind)})")
@@ -143,12 +158,20 @@ class _Reader:
     def reject_unknown(self, allowed: tuple[str, ...]) -> None:
         for key in self.table:
             if key not in allowed:
-                raise self.fail(key, self.table[key], f"one of the known keys {list(allowed)} (typo?)")
+                raise self.fail(
+                    key, self.table[key], f"one of the known keys {list(allowed)} (typo?)"
+                )
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-             list: "a list", dict: "a table"}  # fmt: skip
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -158,34 +181,65 @@ def _positive(v: float) -> bool:
 
 
 def _read_training(r: _Reader, fallback: Training | None = None) -> Training:
-    r.reject_unknown(("epochs", "batch_size", "optimizer", "learning_rate",
-                      "early_stopping_patience"))  # fmt: skip
+    r.reject_unknown(
+        ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping_patience")
+    )
     d = fallback
     return Training(
-        epochs=r.get("epochs", int, d.epochs if d else ..., check=_positive,
-                     expected="a positive integer"),  # fmt: skip
-        batch_size=r.get("batch_size", int, d.batch_size if d else 32, check=_positive,
-                         expected="a positive integer"),  # fmt: skip
-        optimizer=r.get("optimizer", str, d.optimizer if d else "adam",
-                        check=lambda v: v in OPTIMIZERS, expected=f"one of {list(OPTIMIZERS)}"),
-        learning_rate=r.get("learning_rate", float, d.learning_rate if d else 0.001,
-                            check=lambda v: 0 < v < 10, expected="a number in (0, 10)"),
-        early_stopping_patience=r.get("early_stopping_patience", int,
-                                      d.early_stopping_patience if d else 0,
-                                      check=lambda v: v >= 0, expected="an integer >= 0"),
+        epochs=r.get(
+            "epochs", int, d.epochs if d else ..., check=_positive, expected="a positive integer"
+        ),
+        batch_size=r.get(
+            "batch_size",
+            int,
+            d.batch_size if d else 32,
+            check=_positive,
+            expected="a positive integer",
+        ),
+        optimizer=r.get(
+            "optimizer",
+            str,
+            d.optimizer if d else "adam",
+            check=lambda v: v in OPTIMIZERS,
+            expected=f"one of {list(OPTIMIZERS)}",
+        ),
+        learning_rate=r.get(
+            "learning_rate",
+            float,
+            d.learning_rate if d else 0.001,
+            check=lambda v: 0 < v < 10,
+            expected="a number in (0, 10)",
+        ),
+        early_stopping_patience=r.get(
+            "early_stopping_patience",
+            int,
+            d.early_stopping_patience if d else 0,
+            check=lambda v: v >= 0,
+            expected="an integer >= 0",
+        ),
     )
 
 
 def _read_split(r: _Reader, name: str) -> Split:
     r.reject_unknown(("classes", "relabel", "train_per_class", "val_per_class", "test_per_class"))
-    classes = r.get("classes", list, check=lambda v: len(v) >= 2 and len(set(v)) == len(v)
-                    and all(isinstance(c, str) for c in v),
-                    expected="a list of at least two distinct class names")  # fmt: skip
+    classes = r.get(
+        "classes",
+        list,
+        check=lambda v: (
+            len(v) >= 2 and len(set(v)) == len(v) and all(isinstance(c, str) for c in v)
+        ),
+        expected="a list of at least two distinct class names",
+    )
     relabel = r.sub("relabel", {})
     sources = []
     for cls in classes:
-        src = relabel.get(cls, list, [cls], check=lambda v: len(v) > 0 and all(
-            c in CIFAR10_CLASSES for c in v), expected=f"a list of CIFAR-10 classes {CIFAR10_CLASSES}")
+        src = relabel.get(
+            cls,
+            list,
+            [cls],
+            check=lambda v: len(v) > 0 and all(c in CIFAR10_CLASSES for c in v),
+            expected=f"a list of CIFAR-10 classes {CIFAR10_CLASSES}",
+        )
         if cls not in relabel.table and cls not in CIFAR10_CLASSES:
             raise r.fail("classes", cls, "CIFAR-10 class names, or names given a `relabel` entry")
         sources.append(tuple(src))
@@ -193,21 +247,32 @@ def _read_split(r: _Reader, name: str) -> Split:
     flat = [c for src in sources for c in src]
     if len(flat) != len(set(flat)):
         raise r.fail("relabel", relabel.table, "a mapping where each CIFAR-10 class is used once")
-    counts = {k: r.get(k, int, check=lambda v: 0 <= v <= 5000, expected="an integer in [0, 5000]")
-              for k in ("train_per_class", "val_per_class", "test_per_class")}  # fmt: skip
+    counts = {
+        k: r.get(k, int, check=lambda v: 0 <= v <= 5000, expected="an integer in [0, 5000]")
+        for k in ("train_per_class", "val_per_class", "test_per_class")
+    }
     return Split(name, tuple(classes), tuple(sources), **counts)
 
 
 def _read_check(r: _Reader, task_id: str, tasks: dict[str, Any]) -> Check:
     r.reject_unknown(("kind", "threshold", "points", "compare_to"))
-    kind = r.get("kind", str, check=lambda v: v in CHECK_KINDS,
-                 expected=f"one of {list(CHECK_KINDS)}")  # fmt: skip
+    kind = r.get(
+        "kind", str, check=lambda v: v in CHECK_KINDS, expected=f"one of {list(CHECK_KINDS)}"
+    )
     bounded = kind in ("min_test_accuracy", "max_gap", "beats_scratch")
-    threshold = r.get("threshold", float, check=(lambda v: -1 <= v <= 1) if bounded else _positive,
-                      expected="an accuracy in [-1, 1]" if bounded else "a positive number")
-    compare_to = r.get("compare_to", str, "scratch" if kind == "beats_scratch" else None,
-                       check=lambda v: v in tasks and v != task_id,
-                       expected=f"another task id {list(tasks)}")  # fmt: skip
+    threshold = r.get(
+        "threshold",
+        float,
+        check=(lambda v: -1 <= v <= 1) if bounded else _positive,
+        expected="an accuracy in [-1, 1]" if bounded else "a positive number",
+    )
+    compare_to = r.get(
+        "compare_to",
+        str,
+        "scratch" if kind == "beats_scratch" else None,
+        check=lambda v: v in tasks and v != task_id,
+        expected=f"another task id {list(tasks)}",
+    )
     points = r.get("points", float, check=lambda v: v >= 0, expected="a number >= 0")
     return Check(kind, threshold, points, compare_to)
 
@@ -216,30 +281,54 @@ def _read_task(r: _Reader, task_id: str, tasks: dict[str, Any], splits: dict[str
     r.reject_unknown(("title", "function", "split", "uses_base", "defaults", "limits", "checks"))
     defaults = _read_training(r.sub("defaults"))
     lim = r.sub("limits")
-    lim.reject_unknown(("max_epochs", "max_params", "max_seconds", "max_batch_size", "memory_gb",
-                        "startup_seconds"))  # fmt: skip
+    lim.reject_unknown(
+        (
+            "max_epochs",
+            "max_params",
+            "max_seconds",
+            "max_batch_size",
+            "memory_gb",
+            "startup_seconds",
+        )
+    )
     limits = Limits(
         max_epochs=lim.get("max_epochs", int, check=_positive, expected="a positive integer"),
         max_params=lim.get("max_params", int, check=_positive, expected="a positive integer"),
         max_seconds=lim.get("max_seconds", int, check=_positive, expected="a positive integer"),
-        max_batch_size=lim.get("max_batch_size", int, 512, check=_positive,
-                               expected="a positive integer"),  # fmt: skip
-        memory_gb=lim.get("memory_gb", float, 6.0, check=lambda v: v >= 3,
-                          expected="a number of GiB >= 3 (TensorFlow needs about 2.5)"),
-        startup_seconds=lim.get("startup_seconds", int, 90, check=lambda v: v >= 10,
-                                expected="an integer >= 10 (importing TensorFlow takes ~6 s)"),
+        max_batch_size=lim.get(
+            "max_batch_size", int, 512, check=_positive, expected="a positive integer"
+        ),
+        memory_gb=lim.get(
+            "memory_gb",
+            float,
+            6.0,
+            check=lambda v: v >= 3,
+            expected="a number of GiB >= 3 (TensorFlow needs about 2.5)",
+        ),
+        startup_seconds=lim.get(
+            "startup_seconds",
+            int,
+            90,
+            check=lambda v: v >= 10,
+            expected="an integer >= 10 (importing TensorFlow takes ~6 s)",
+        ),
     )
     if defaults.epochs > limits.max_epochs:
-        raise r.fail("defaults.epochs", defaults.epochs, f"at most limits.max_epochs={limits.max_epochs}")
+        raise r.fail(
+            "defaults.epochs", defaults.epochs, f"at most limits.max_epochs={limits.max_epochs}"
+        )
     raw_checks = r.get("checks", list, [], expected="an array of tables [[tasks.<id>.checks]]")
-    checks = tuple(_read_check(_Reader(r.path, c, f"{r.where}.checks[{i}]"), task_id, tasks)
-                   for i, c in enumerate(raw_checks))  # fmt: skip
+    checks = tuple(
+        _read_check(_Reader(r.path, c, f"{r.where}.checks[{i}]"), task_id, tasks)
+        for i, c in enumerate(raw_checks)
+    )
     return Task(
         id=task_id,
         title=r.get("title", str, task_id),
         function=r.get("function", str, check=str.isidentifier, expected="a Python function name"),
-        split=r.get("split", str, check=lambda v: v in splits,
-                    expected=f"one of the splits {list(splits)}"),  # fmt: skip
+        split=r.get(
+            "split", str, check=lambda v: v in splits, expected=f"one of the splits {list(splits)}"
+        ),
         uses_base=r.get("uses_base", bool, False),
         defaults=defaults,
         limits=limits,
@@ -253,12 +342,21 @@ def _read_base(r: _Reader, splits: dict[str, Split], directory: Path) -> BaseMod
     if not (directory / file).is_file():
         raise r.fail("file", file, f"a Python file inside {directory}")
     split = r.get("split", str, check=lambda v: v in splits, expected=f"one of {list(splits)}")
-    positive = r.get("positive_class", str, check=lambda v: v in splits[split].classes,
-                     expected=f"a class of split {split!r}: {list(splits[split].classes)}")
+    positive = r.get(
+        "positive_class",
+        str,
+        check=lambda v: v in splits[split].classes,
+        expected=f"a class of split {split!r}: {list(splits[split].classes)}",
+    )
     if len(splits[split].classes) != 2:
         raise r.fail("split", split, "a split with exactly two classes (the base is binary)")
-    return BaseModel(file, r.get("function", str, "build_base_model"), split, positive,
-                     _read_training(r.sub("training")))  # fmt: skip
+    return BaseModel(
+        file,
+        r.get("function", str, "build_base_model"),
+        split,
+        positive,
+        _read_training(r.sub("training")),
+    )
 
 
 def load_assignment(directory: Path | str) -> Assignment:
@@ -274,32 +372,49 @@ def load_assignment(directory: Path | str) -> Assignment:
         raw = path.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"{path}: no assignment spec here. Pass --assignment DIR, a folder "
-                        "holding assignment.toml.") from None  # fmt: skip
+        raise SpecError(
+            f"{path}: no assignment spec here. Pass --assignment DIR, a folder "
+            "holding assignment.toml."
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
     r = _Reader(path, data)
-    r.reject_unknown(("id", "title", "language", "seed", "allow_custom_objects", "splits",
-                      "base_model", "tasks"))  # fmt: skip
+    r.reject_unknown(
+        ("id", "title", "language", "seed", "allow_custom_objects", "splits", "base_model", "tasks")
+    )
     splits_table = r.sub("splits")
     splits = {n: _read_split(splits_table.sub(n), n) for n in splits_table.table}
     if not splits:
         raise r.fail("splits", {}, "at least one [splits.<name>] table")
     _check_capacity(r, splits)
     tasks_table = r.sub("tasks")
-    tasks = {t: _read_task(tasks_table.sub(t), t, tasks_table.table, splits) for t in tasks_table.table}
+    tasks = {
+        t: _read_task(tasks_table.sub(t), t, tasks_table.table, splits) for t in tasks_table.table
+    }
     if not tasks:
         raise r.fail("tasks", {}, "at least one [tasks.<id>] table")
     base = _read_base(r.sub("base_model"), splits, directory) if "base_model" in data else None
     if base is None and any(t.uses_base for t in tasks.values()):
         raise r.fail("base_model", "<missing>", "a [base_model] table, since a task has uses_base")
     return Assignment(
-        id=r.get("id", str, directory.name, check=lambda v: v.replace("-", "").isalnum(),
-                 expected="letters, digits and dashes"),  # fmt: skip
+        id=r.get(
+            "id",
+            str,
+            directory.name,
+            check=lambda v: v.replace("-", "").isalnum(),
+            expected="letters, digits and dashes",
+        ),
         title=r.get("title", str, directory.name),
-        language=r.get("language", str, "en", check=lambda v: v in LANGUAGES,
-                       expected=f"one of {list(LANGUAGES)}"),  # fmt: skip
-        seed=r.get("seed", int, check=lambda v: 0 <= v < 2**32, expected="an integer in [0, 2**32)"),
+        language=r.get(
+            "language",
+            str,
+            "en",
+            check=lambda v: v in LANGUAGES,
+            expected=f"one of {list(LANGUAGES)}",
+        ),
+        seed=r.get(
+            "seed", int, check=lambda v: 0 <= v < 2**32, expected="an integer in [0, 2**32)"
+        ),
         directory=directory,
         splits=splits,
         tasks=tasks,
@@ -310,7 +425,7 @@ def load_assignment(directory: Path | str) -> Assignment:
 
 
 def _check_capacity(r: _Reader, splits: dict[str, Split]) -> None:
-    """Splits draw disjoint images, so together they must fit in CIFAR-10 (5,000 + 1,000 a class)."""
+    """Splits draw disjoint images, so together they must fit in CIFAR-10 (5,000 + 1,000/class)."""
     used = {c: [0, 0] for c in CIFAR10_CLASSES}
     for s in splits.values():
         for sources in s.sources:
@@ -320,9 +435,11 @@ def _check_capacity(r: _Reader, splits: dict[str, Split]) -> None:
                 used[cifar_class][1] += share_count(s.test_per_class, len(sources), i)
     for cifar_class, (train, test) in used.items():
         if train > 5000 or test > 1000:
-            raise r.fail("splits", f"{cifar_class}: {train} train+val, {test} test",
-                         "at most 5,000 train+val and 1,000 test images per CIFAR-10 class "
-                         "over all splits")  # fmt: skip
+            raise r.fail(
+                "splits",
+                f"{cifar_class}: {train} train+val, {test} test",
+                "at most 5,000 train+val and 1,000 test images per CIFAR-10 class over all splits",
+            )
 
 
 def share_count(total: int, parts: int, index: int) -> int:

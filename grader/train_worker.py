@@ -63,13 +63,21 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
     loss, fmt = _compile(model, request, settings)
     history = _fit(model, data, fmt, request, settings)
     model.save(Path(request["out"]) / "model.keras")
-    return {"history": history, "epochs": len(history["loss"]), "batch_size": settings["batch_size"],
-            "optimizer": _optimizer_name(model), "loss": loss, "label_format": fmt}  # fmt: skip
+    return {
+        "history": history,
+        "epochs": len(history["loss"]),
+        "batch_size": settings["batch_size"],
+        "optimizer": _optimizer_name(model),
+        "loss": loss,
+        "label_format": fmt,
+    }
 
 
 def _load_inputs(folder: Path) -> dict[str, np.ndarray]:
-    arrays = {n: np.load(folder / f"{n}.npy", allow_pickle=False)
-              for n in ("x_train", "y_train", "x_val", "y_val")}  # fmt: skip
+    arrays = {
+        n: np.load(folder / f"{n}.npy", allow_pickle=False)
+        for n in ("x_train", "y_train", "x_val", "y_val")
+    }
     for name in ("x_train", "x_val"):
         arrays[name] = arrays[name].astype(np.float32) / 255.0
     return arrays
@@ -84,35 +92,55 @@ def _import_submission(path: Path) -> Any:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        raise TaskError("syntax_error", f"{path.name} has a syntax error at line {exc.lineno}: "
-                        f"{exc.msg}. Fix it, then run the self-check (python -m grader check).")
+        raise TaskError(
+            "syntax_error",
+            f"{path.name} has a syntax error at line {exc.lineno}: "
+            f"{exc.msg}. Fix it, then run the self-check (python -m grader check).",
+        ) from None
     except BaseException as exc:  # noqa: BLE001 - anything at import time is the student's error
-        raise TaskError("import_error", f"Importing {path.name} failed: {_describe(exc)}. "
-                        "Keep training, plotting and data loading out of module level; "
-                        "the module should only define functions and constants.") from None
+        raise TaskError(
+            "import_error",
+            f"Importing {path.name} failed: {_describe(exc)}. "
+            "Keep training, plotting and data loading out of module level; "
+            "the module should only define functions and constants.",
+        ) from None
     return module
 
 
 def _training_settings(module: Any, request: dict[str, Any]) -> dict[str, int]:
     defaults, limits, task = request["defaults"], request["limits"], request["task"]
-    settings = {"epochs": defaults["epochs"], "batch_size": defaults["batch_size"],
-                "early_stopping_patience": defaults["early_stopping_patience"]}  # fmt: skip
+    settings = {
+        "epochs": defaults["epochs"],
+        "batch_size": defaults["batch_size"],
+        "early_stopping_patience": defaults["early_stopping_patience"],
+    }
     if request["call"] == "base_model":
         return settings
     overrides = getattr(module, "TRAINING", {})
     if not isinstance(overrides, dict) or not isinstance(overrides.get(task, {}), dict):
-        raise TaskError("training_config", f"TRAINING must be a dict of dicts, e.g. TRAINING = "
-                        f"{{'{task}': {{'epochs': 10}}}}. Received: {overrides!r:.200}")
-    bounds = {"epochs": (1, limits["max_epochs"]), "batch_size": (1, limits["max_batch_size"]),
-              "early_stopping_patience": (0, limits["max_epochs"])}  # fmt: skip
+        raise TaskError(
+            "training_config",
+            f"TRAINING must be a dict of dicts, e.g. TRAINING = "
+            f"{{'{task}': {{'epochs': 10}}}}. Received: {overrides!r:.200}",
+        )
+    bounds = {
+        "epochs": (1, limits["max_epochs"]),
+        "batch_size": (1, limits["max_batch_size"]),
+        "early_stopping_patience": (0, limits["max_epochs"]),
+    }
     for key, value in overrides.get(task, {}).items():
         if key not in bounds:
-            raise TaskError("training_config", f"TRAINING['{task}'] has an unknown key {key!r}; "
-                            f"allowed keys: {sorted(bounds)}.")  # fmt: skip
+            raise TaskError(
+                "training_config",
+                f"TRAINING['{task}'] has an unknown key {key!r}; allowed keys: {sorted(bounds)}.",
+            )
         low, high = bounds[key]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise TaskError("training_config", f"TRAINING['{task}']['{key}'] must be an integer "
-                            f"from {low} to {high} (the assignment's limit). Received: {value!r}")
+            raise TaskError(
+                "training_config",
+                f"TRAINING['{task}']['{key}'] must be an integer "
+                f"from {low} to {high} (the assignment's limit). Received: {value!r}",
+            )
         settings[key] = value
     return settings
 
@@ -129,18 +157,27 @@ def _load_base(request: dict[str, Any]) -> Any:
 
 def _build(module: Any, request: dict[str, Any], base: Any) -> Any:
     name, shape, n = request["function"], tuple(request["input_shape"]), request["num_classes"]
-    expected = {"shape": "(input_shape, num_classes)", "base": "(base_model, num_classes)",
-                "base_model": "(input_shape)"}[request["call"]]  # fmt: skip
+    expected = {
+        "shape": "(input_shape, num_classes)",
+        "base": "(base_model, num_classes)",
+        "base_model": "(input_shape)",
+    }[request["call"]]
     fn = getattr(module, name, None)
     if not callable(fn):
-        raise TaskError("missing_function", f"The submission does not define `{name}{expected}`. "
-                        f"Add `def {name}{expected}:` returning a keras.Model (check the spelling).")
+        raise TaskError(
+            "missing_function",
+            f"The submission does not define `{name}{expected}`. "
+            f"Add `def {name}{expected}:` returning a keras.Model (check the spelling).",
+        )
     args = {"shape": (shape, n), "base": (base, n), "base_model": (shape,)}[request["call"]]
     try:
         inspect.signature(fn).bind(*args)
     except (TypeError, ValueError):
-        raise TaskError("bad_signature", f"`{name}` must accept {expected}; it is defined as "
-                        f"`{name}{_signature(fn)}`. Change its parameters to {expected}.") from None
+        raise TaskError(
+            "bad_signature",
+            f"`{name}` must accept {expected}; it is defined as "
+            f"`{name}{_signature(fn)}`. Change its parameters to {expected}.",
+        ) from None
     try:
         return fn(*args)
     except BaseException as exc:  # noqa: BLE001 - the student's function failed
@@ -152,38 +189,53 @@ def _validate_model(model: Any, request: dict[str, Any]) -> None:
 
     name, shape, n = request["function"], tuple(request["input_shape"]), request["num_classes"]
     if not isinstance(model, keras.Model):
-        raise TaskError("not_a_model", f"`{name}` returned {type(model).__name__}, not a "
-                        "keras.Model. End the function with `return model`.")
+        raise TaskError(
+            "not_a_model",
+            f"`{name}` returned {type(model).__name__}, not a "
+            "keras.Model. End the function with `return model`.",
+        )
     if not model.built or not getattr(model, "inputs", None):
         try:
             model.build((None, *shape))
         except Exception as exc:  # noqa: BLE001
-            raise TaskError("wrong_input_shape", f"The model from `{name}` cannot take inputs "
-                            f"of shape {shape}: {_describe(exc)}. Start it with "
-                            f"keras.Input(shape={shape}).") from None
+            raise TaskError(
+                "wrong_input_shape",
+                f"The model from `{name}` cannot take inputs "
+                f"of shape {shape}: {_describe(exc)}. Start it with "
+                f"keras.Input(shape={shape}).",
+            ) from None
     _check_shapes(model, name, shape, n, request["classes"])
     params = model.count_params()
     if params > request["limits"]["max_params"]:
-        raise TaskError("too_many_params", f"The model from `{name}` has {params:,} parameters; "
-                        f"this task allows at most {request['limits']['max_params']:,}. Use fewer "
-                        "filters or a smaller Dense layer, or pool before Flatten.")
+        raise TaskError(
+            "too_many_params",
+            f"The model from `{name}` has {params:,} parameters; "
+            f"this task allows at most {request['limits']['max_params']:,}. Use fewer "
+            "filters or a smaller Dense layer, or pool before Flatten.",
+        )
 
 
 def _check_shapes(model: Any, name: str, shape: tuple, n: int, classes: list[str]) -> None:
     inputs = getattr(model, "inputs", None) or []
     if len(inputs) != 1 or tuple(inputs[0].shape[1:]) != shape:
         got = [tuple(i.shape[1:]) for i in inputs]
-        raise TaskError("wrong_input_shape", f"`{name}` returned a model whose input shape is "
-                        f"{got[0] if len(got) == 1 else got}; images here are {shape}. Start "
-                        f"the model with keras.Input(shape={shape}).")
+        raise TaskError(
+            "wrong_input_shape",
+            f"`{name}` returned a model whose input shape is "
+            f"{got[0] if len(got) == 1 else got}; images here are {shape}. Start "
+            f"the model with keras.Input(shape={shape}).",
+        )
     outputs = model.outputs
     units = outputs[0].shape[-1] if len(outputs) == 1 and len(outputs[0].shape) == 2 else None
     if units != n and not (n == 2 and units == 1):
         got = [tuple(o.shape[1:]) for o in outputs]
-        raise TaskError("wrong_output_shape", f"`{name}` returned a model whose output has "
-                        f"{units if units is not None else got} units; this task has {n} classes "
-                        f"({', '.join(classes)}). End the model with Dense({n}, "
-                        "activation='softmax').")
+        raise TaskError(
+            "wrong_output_shape",
+            f"`{name}` returned a model whose output has "
+            f"{units if units is not None else got} units; this task has {n} classes "
+            f"({', '.join(classes)}). End the model with Dense({n}, "
+            "activation='softmax').",
+        )
 
 
 def _compile(model: Any, request: dict[str, Any], settings: dict[str, int]) -> tuple[str, str]:
@@ -192,8 +244,9 @@ def _compile(model: Any, request: dict[str, Any], settings: dict[str, int]) -> t
     units = model.outputs[0].shape[-1]
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
         d = request["defaults"]
-        optimizer = keras.optimizers.get({"class_name": d["optimizer"],
-                                          "config": {"learning_rate": d["learning_rate"]}})
+        optimizer = keras.optimizers.get(
+            {"class_name": d["optimizer"], "config": {"learning_rate": d["learning_rate"]}}
+        )
         loss: Any = "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
     else:
         optimizer, loss = model.optimizer, model.loss
@@ -228,25 +281,36 @@ def _fit(model: Any, data: dict, fmt: str, request: dict, settings: dict) -> dic
     n = request["num_classes"]
     callbacks = [keras.callbacks.TerminateOnNaN(), _Progress(settings["epochs"]).callback]
     if settings["early_stopping_patience"]:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=settings["early_stopping_patience"],
-            restore_best_weights=True))  # fmt: skip
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=settings["early_stopping_patience"],
+                restore_best_weights=True,
+            )
+        )
     try:
         history = model.fit(
-            data["x_train"], labels.encode(data["y_train"], fmt, n),
+            data["x_train"],
+            labels.encode(data["y_train"], fmt, n),
             validation_data=(data["x_val"], labels.encode(data["y_val"], fmt, n)),
-            epochs=settings["epochs"], batch_size=settings["batch_size"],
-            callbacks=callbacks, verbose=0, shuffle=True,
-        )  # fmt: skip
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=True,
+        )
     except Exception as exc:  # noqa: BLE001 - e.g. a shape mismatch inside the student's layers
         raise TaskError("training_error", f"Training failed: {_describe(exc)}.") from None
     keys = ("loss", "accuracy", "val_loss", "val_accuracy")
     curves = {k: [float(v) for v in history.history.get(k, [])] for k in keys}
     bad = next((i for i, v in enumerate(curves["loss"]) if not math.isfinite(v)), None)
     if bad is not None or len(curves["loss"]) == 0:
-        raise TaskError("nan_loss", f"The training loss became NaN at epoch {(bad or 0) + 1}. "
-                        "Lower the learning rate, and check that the last layer's activation "
-                        "matches the loss (softmax with categorical losses, sigmoid with binary).")
+        raise TaskError(
+            "nan_loss",
+            f"The training loss became NaN at epoch {(bad or 0) + 1}. "
+            "Lower the learning rate, and check that the last layer's activation "
+            "matches the loss (softmax with categorical losses, sigmoid with binary).",
+        )
     return curves
 
 

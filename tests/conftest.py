@@ -16,8 +16,10 @@ def data_dir() -> Path:
     """The folder holding cifar10.zip: $GRADER_DATA_DIR, else ../shared/data."""
     folder = Path(os.environ.get("GRADER_DATA_DIR") or ROOT.parent / "shared" / "data")
     if not (folder / "cifar10.zip").is_file():
-        pytest.fail(f"The tests need the real CIFAR-10 archive at {folder / 'cifar10.zip'}; "
-                    "set GRADER_DATA_DIR to the folder holding it.")
+        pytest.fail(
+            f"The tests need the real CIFAR-10 archive at {folder / 'cifar10.zip'}; "
+            "set GRADER_DATA_DIR to the folder holding it."
+        )
     return folder
 
 

@@ -12,8 +12,11 @@ SHIPPED = load_assignment(ROOT / "assignments" / "transfer-learning")
 
 
 def task(test: float, gap: float, params: int = 10_000, reused: int | None = None) -> dict:
-    out = {"status": "ok", "params": params,
-           "metrics": {"test_accuracy": test, "gap": gap, "train_accuracy": 0.0, "val_accuracy": 0.0}}
+    out = {
+        "status": "ok",
+        "params": params,
+        "metrics": {"test_accuracy": test, "gap": gap, "train_accuracy": 0.0, "val_accuracy": 0.0},
+    }
     if reused is not None:
         out["base_reuse"] = {"base_layers": 5, "reused_layers": reused, "frozen_layers": reused}
     return out
@@ -24,16 +27,22 @@ def by_id(rows: list[dict]) -> dict[str, dict]:
 
 
 def test_solid_work_passes_everything() -> None:
-    tasks = {"scratch": task(0.75, 0.05), "transfer": task(0.85, 0.02, reused=4),
-             "cifar10": task(0.6, 0.05)}
+    tasks = {
+        "scratch": task(0.75, 0.05),
+        "transfer": task(0.85, 0.02, reused=4),
+        "cifar10": task(0.6, 0.05),
+    }
     rows = evaluate_checks(SHIPPED, tasks)
     assert all(r["passed"] for r in rows)
     assert total_score(rows) == (SHIPPED.max_score, SHIPPED.max_score)
 
 
 def test_overfitting_fails_the_gap_check_only() -> None:
-    tasks = {"scratch": task(0.75, 0.21), "transfer": task(0.85, 0.02, reused=4),
-             "cifar10": task(0.6, 0.05)}
+    tasks = {
+        "scratch": task(0.75, 0.21),
+        "transfer": task(0.85, 0.02, reused=4),
+        "cifar10": task(0.6, 0.05),
+    }
     rows = by_id(evaluate_checks(SHIPPED, tasks))
     assert not rows["scratch.max_gap"]["passed"]
     assert rows["scratch.max_gap"]["points"] == 0
@@ -44,7 +53,8 @@ def test_overfitting_fails_the_gap_check_only() -> None:
 def test_missed_threshold_says_by_how_much() -> None:
     rows = by_id(evaluate_checks(SHIPPED, {"scratch": task(0.65, 0.0)}))
     assert rows["scratch.min_test_accuracy"]["message"] == (
-        "observed 0.650 against 0.700, short by 0.050")
+        "observed 0.650 against 0.700, short by 0.050"
+    )
 
 
 def test_transfer_must_beat_scratch_by_the_margin() -> None:

@@ -76,11 +76,16 @@ def test_second_prepare_decodes_nothing(source: data.DataSource, tmp_path: Path)
 
 
 def test_cache_key_changes_with_split_parameters(source: data.DataSource, tmp_path: Path) -> None:
-    spec = (TINY / "assignment.toml").read_text().replace("train_per_class = 40", "train_per_class = 41")
+    spec = (
+        (TINY / "assignment.toml")
+        .read_text()
+        .replace("train_per_class = 40", "train_per_class = 41")
+    )
     shutil.copy(TINY / "base_model.py", tmp_path / "base_model.py")
     (tmp_path / "assignment.toml").write_text(spec)
     assert data.split_key(load_assignment(tmp_path), source) != data.split_key(
-        load_assignment(TINY), source)
+        load_assignment(TINY), source
+    )
 
 
 def test_unpacked_folder_gives_the_same_images(source: data.DataSource, tmp_path: Path) -> None:

@@ -15,22 +15,32 @@ from tests.conftest import FIXTURES, fixture_submissions
 pytestmark = pytest.mark.slow
 
 FAILURES = {
-    "missing-function": ("missing_function", "does not define `build_scratch(input_shape, "
-                         "num_classes)`"),
+    "missing-function": (
+        "missing_function",
+        "does not define `build_scratch(input_shape, num_classes)`",
+    ),
     "syntax-error": ("syntax_error", "submission.py has a syntax error at line 4"),
     "import-error": ("import_error", "No module named 'tensorflow_addons'"),
-    "not-a-model": ("not_a_model", "returned NoneType, not a keras.Model. End the function "
-                    "with `return model`"),
-    "wrong-output": ("wrong_output_shape", "output has 10 units; this task has 3 classes "
-                     "(other, automobile, truck). End the model with Dense(3, "
-                     "activation='softmax')"),
-    "wrong-input": ("wrong_input_shape", "input shape is (28, 28, 1); images here are "
-                    "(32, 32, 3)"),
-    "too-many-params": ("too_many_params", "has 1,574,915 parameters; this task allows at "
-                        "most 100,000"),
+    "not-a-model": (
+        "not_a_model",
+        "returned NoneType, not a keras.Model. End the function with `return model`",
+    ),
+    "wrong-output": (
+        "wrong_output_shape",
+        "output has 10 units; this task has 3 classes "
+        "(other, automobile, truck). End the model with Dense(3, "
+        "activation='softmax')",
+    ),
+    "wrong-input": ("wrong_input_shape", "input shape is (28, 28, 1); images here are (32, 32, 3)"),
+    "too-many-params": (
+        "too_many_params",
+        "has 1,574,915 parameters; this task allows at most 100,000",
+    ),
     "nan-loss": ("nan_loss", "The training loss became NaN at epoch 1"),
-    "bad-training": ("training_config", "TRAINING['scratch']['epochs'] must be an integer from "
-                     "1 to 5"),
+    "bad-training": (
+        "training_config",
+        "TRAINING['scratch']['epochs'] must be an integer from 1 to 5",
+    ),
     "timeout": ("timeout", "Training did not finish within this task's limit of 15 s"),
     "exits-early": ("crash", "it exited with code 3 before saving the model"),
     "bad-signature": ("bad_signature", "`build_scratch` must accept (input_shape, num_classes)"),
@@ -43,10 +53,14 @@ LABEL_FORMATS = {"sparse-labels": "int", "onehot-labels": "one_hot", "uncompiled
 
 @pytest.fixture(scope="module")
 def results(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = fixture_submissions(tmp_path_factory.mktemp("failures"),
-                                 [*FAILURES, *LABEL_FORMATS])  # fmt: skip
-    graded = grade_assignment(FIXTURES / "assignments" / "one-task", submissions=folder,
-                              out_dir=session_out, data_dir=data_dir, jobs_count=2)  # fmt: skip
+    folder = fixture_submissions(tmp_path_factory.mktemp("failures"), [*FAILURES, *LABEL_FORMATS])
+    graded = grade_assignment(
+        FIXTURES / "assignments" / "one-task",
+        submissions=folder,
+        out_dir=session_out,
+        data_dir=data_dir,
+        jobs_count=2,
+    )
     return {r["student"]: r for r in graded}
 
 

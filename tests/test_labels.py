@@ -48,4 +48,5 @@ def test_predictions_from_probabilities_and_logits() -> None:
 def test_cross_entropy() -> None:
     probs = np.array([[0.5, 0.5], [0.9, 0.1]])
     assert labels.cross_entropy(probs, np.array([0, 0])) == pytest.approx(
-        -(np.log(0.5) + np.log(0.9)) / 2)
+        -(np.log(0.5) + np.log(0.9)) / 2
+    )

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from grader.results import (
-    ChildOutputError, is_reusable, read_child_file, read_child_json, write_json_atomic,
+    ChildOutputError,
+    is_reusable,
+    read_child_file,
+    read_child_json,
+    write_json_atomic,
     write_summary_csv,
-)  # fmt: skip
+)
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -62,8 +66,14 @@ def test_oversized_and_malformed_outputs(tmp_path: Path) -> None:
 
 
 def test_reuse_requires_the_same_provenance(tmp_path: Path) -> None:
-    prov = {"grader_version": "1", "schema": 1, "spec_hash": "a", "split_key": "b",
-            "submission_hash": "c", "date": "today"}
+    prov = {
+        "grader_version": "1",
+        "schema": 1,
+        "spec_hash": "a",
+        "split_key": "b",
+        "submission_hash": "c",
+        "date": "today",
+    }
     write_json_atomic(tmp_path / "r.json", {"provenance": prov})
     assert is_reusable(tmp_path / "r.json", {**prov, "date": "tomorrow"})
     assert not is_reusable(tmp_path / "r.json", {**prov, "submission_hash": "changed"})
@@ -71,9 +81,17 @@ def test_reuse_requires_the_same_provenance(tmp_path: Path) -> None:
 
 
 def test_summary_csv(tmp_path: Path) -> None:
-    result = {"student": "ana", "name": "Ana Peña", "score": 3.0, "max_score": 4.0, "status": "partial",
-              "tasks": {"scratch": {"status": "ok", "metrics": {"test_accuracy": 0.5, "gap": 0.1}},
-                        "transfer": {"status": "error", "metrics": None}}}
+    result = {
+        "student": "ana",
+        "name": "Ana Peña",
+        "score": 3.0,
+        "max_score": 4.0,
+        "status": "partial",
+        "tasks": {
+            "scratch": {"status": "ok", "metrics": {"test_accuracy": 0.5, "gap": 0.1}},
+            "transfer": {"status": "error", "metrics": None},
+        },
+    }
     write_summary_csv(tmp_path / "summary.csv", [result], ["scratch", "transfer"])
     lines = (tmp_path / "summary.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("student,name,score,max_score,status,scratch_status")

@@ -44,10 +44,14 @@ def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
     ("old", "new", "expected"),
     [
         ("seed = 7", "seed = 7\nsede = 3", "`sede` must be one of the known keys"),
-        ('threshold = 0.1', 'treshold = 0.1', "`tasks.scratch.checks[0].treshold`"),
+        ("threshold = 0.1", "treshold = 0.1", "`tasks.scratch.checks[0].treshold`"),
         ("seed = 7", 'seed = "seven"', "Received: seed='seven'"),
         ("threshold = 0.1", "threshold = 1.5", "must be an accuracy in [-1, 1]"),
-        ("max_epochs = 5", "max_epochs = 0", "`tasks.scratch.limits.max_epochs` must be a positive"),
+        (
+            "max_epochs = 5",
+            "max_epochs = 0",
+            "`tasks.scratch.limits.max_epochs` must be a positive",
+        ),
         ('split = "vehicles"', 'split = "vehicle"', "one of the splits ['vehicles']"),
         ('kind = "min_test_accuracy"', 'kind = "min_accuracy"', "Received: tasks.scratch.checks"),
         ('"ship"]', '"boat"]', "a list of CIFAR-10 classes"),
@@ -57,8 +61,9 @@ def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
         ("seed = 7", "seed = true", "must be an integer"),
     ],
 )
-def test_invalid_spec_names_key_value_and_expectation(tmp_path: Path, old: str, new: str,
-                                                      expected: str) -> None:  # fmt: skip
+def test_invalid_spec_names_key_value_and_expectation(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
     assert old in ONE_TASK
     with pytest.raises(SpecError) as info:
         load_assignment(write_spec(tmp_path, ONE_TASK.replace(old, new, 1)))

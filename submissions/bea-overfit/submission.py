@@ -18,7 +18,7 @@ def build_scratch(input_shape, num_classes):
             layers.MaxPooling2D(),
             layers.Conv2D(32, 3, activation="relu"),
             layers.Flatten(),
-            layers.Dense(256, activation="relu"),
+            layers.Dense(64, activation="relu"),
             layers.Dense(num_classes, activation="softmax"),
         ]
     )

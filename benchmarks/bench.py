@@ -1,0 +1,89 @@
+"""`make bench`: the grader's wall time for one submission against a plain training script.
+
+Target (issue 2): grader / plain <= 1.25. Caches (split, base model) are warmed first, so
+both sides pay only for importing TensorFlow, training and scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "assignments" / "transfer-learning"
+
+
+def timed(command: list[str]) -> float:
+    started = time.monotonic()
+    subprocess.run(command, check=True, cwd=ROOT)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--student", default="alvaro-pequeno")
+    args = parser.parse_args()
+    data = ["--data", str(args.data)] if args.data else []
+    grade = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        "--assignment",
+        str(ASSIGNMENT),
+        "--out",
+        str(args.out),
+        "--only",
+        args.student,
+        "--no-reports",
+        *data,
+    ]
+    print("warming caches (split arrays, base model) ...", flush=True)
+    subprocess.run(grade, check=True, cwd=ROOT, capture_output=True)
+    grader_seconds = timed([*grade, "--force"])
+    result = json.loads(
+        (args.out / "transfer-learning" / "results" / f"{args.student}.json").read_text()
+    )
+    prov = result["provenance"]
+    splits = args.out / "cache" / "splits" / prov["split_key"]
+    base = next((args.out / "cache" / "base").glob(f"{prov['spec_hash']}-{prov['split_key']}"))
+    plain_seconds = timed(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.plain_baseline",
+            str(splits),
+            str(base / "base.keras"),
+            str(ROOT / "submissions" / args.student / "submission.py"),
+            str(ASSIGNMENT),
+        ]
+    )
+    ratio = grader_seconds / plain_seconds
+    print(f"\ngrader (isolation {prov['isolation']}): {grader_seconds:.1f} s")
+    print(f"plain script:                 {plain_seconds:.1f} s")
+    print(f"ratio grader/plain:           {ratio:.2f}  (target <= 1.25)")
+    _bench_reports(args.out / "transfer-learning")
+    return 0
+
+
+def _bench_reports(out: Path) -> None:
+    try:
+        from grader.report import render_student_report
+    except ImportError:
+        return
+    results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+    started = time.monotonic()
+    for result in results:
+        render_student_report(result, out / "reports")
+    per_report = (time.monotonic() - started) / max(1, len(results))
+    print(f"report render time per student: {per_report:.2f} s  (target < 2 s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""A real grading of a small assignment on real CIFAR-10 images: results, reuse, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.cli import main
+from grader.grading import grade_assignment
+from tests.conftest import FIXTURES, fixture_submissions
+
+pytestmark = pytest.mark.slow
+TINY = FIXTURES / "assignments" / "tiny"
+TASK_KEYS = {
+    "status",
+    "error",
+    "error_kind",
+    "metrics",
+    "history",
+    "params",
+    "trainable_params",
+    "epochs",
+    "seconds",
+    "confusion_matrix",
+    "samples",
+    "best_epoch",
+    "layers",
+    "split",
+}
+
+
+@pytest.fixture(scope="module")
+def graded(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = fixture_submissions(tmp_path_factory.mktemp("e2e"), ["e2e-good", "e2e-broken"])
+    messages: list[tuple[str, str, str]] = []
+    results = grade_assignment(
+        TINY,
+        submissions=folder,
+        out_dir=session_out,
+        data_dir=data_dir,
+        progress=lambda *m: messages.append(m),
+    )
+    return {
+        "folder": folder,
+        "results": {r["student"]: r for r in results},
+        "messages": messages,
+        "out": session_out / "tiny",
+    }
+
+
+def test_result_file_holds_everything_a_report_needs(graded: dict) -> None:
+    stored = json.loads((graded["out"] / "results" / "e2e-good.json").read_text(encoding="utf-8"))
+    assert stored == graded["results"]["e2e-good"]
+    assert stored["name"] == "Alvaro Pequeño Mondragón"
+    assert stored["status"] == "ok"
+    for task_id, task in stored["tasks"].items():
+        assert task.keys() >= TASK_KEYS, task_id
+        assert task["status"] == "ok", task["error"]
+        metrics = task["metrics"]
+        assert metrics["gap"] == pytest.approx(metrics["train_accuracy"] - metrics["val_accuracy"])
+        assert len(task["history"]["val_accuracy"]) == task["epochs"]
+        assert 1 <= task["best_epoch"] <= task["epochs"]
+        matrix = task["confusion_matrix"]
+        assert sum(map(sum, matrix)) == sum(task["split"]["test"])
+        correct = sum(matrix[i][i] for i in range(len(matrix)))
+        assert correct / sum(map(sum, matrix)) == pytest.approx(metrics["test_accuracy"])
+        assert len(task["samples"]) == 16 and task["samples"][0]["image_png"]
+    assert stored["tasks"]["scratch"]["epochs"] == 3  # TRAINING overrides the default of 2
+    assert stored["tasks"]["cifar10"]["batch_size"] == 16
+    assert stored["tasks"]["transfer"]["label_format"] == "one_hot"
+    prov = stored["provenance"]
+    for key in (
+        "grader_version",
+        "spec_hash",
+        "data_fingerprint",
+        "submission_hash",
+        "seed",
+        "tensorflow",
+        "keras",
+        "date",
+        "isolation",
+    ):
+        assert prov[key], key
+    assert {c["id"] for c in stored["checks"]} >= {
+        "scratch.min_test_accuracy",
+        "transfer.reuses_base",
+        "transfer.beats_scratch",
+        "cifar10.min_test_accuracy",
+    }
+    assert stored["score"] == sum(c["points"] for c in stored["checks"])
+
+
+def test_transfer_reuses_the_frozen_base(graded: dict) -> None:
+    transfer = graded["results"]["e2e-good"]["tasks"]["transfer"]
+    reuse = transfer["base_reuse"]
+    assert reuse["reused_layers"] == reuse["base_layers"] - 1  # all but the cut output layer
+    assert reuse["frozen_layers"] >= 3
+    assert transfer["trainable_params"] < transfer["params"]
+    assert graded["results"]["e2e-broken"]["tasks"]["transfer"]["base_reuse"]["reused_layers"] >= 3
+
+
+def test_one_broken_task_leaves_the_others_graded(graded: dict) -> None:
+    result = graded["results"]["e2e-broken"]
+    assert result["status"] == "partial"
+    assert result["tasks"]["cifar10"]["error_kind"] == "wrong_output_shape"
+    assert (
+        "End the model with Dense(10, activation='softmax')" in result["tasks"]["cifar10"]["error"]
+    )
+    assert result["tasks"]["scratch"]["status"] == "ok"
+    assert result["tasks"]["transfer"]["status"] == "ok"
+
+
+def test_summary_csv_has_a_row_per_student(graded: dict) -> None:
+    with open(graded["out"] / "summary.csv", encoding="utf-8") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert rows.keys() == {"e2e-good", "e2e-broken"}
+    assert rows["e2e-broken"]["cifar10_status"] == "error"
+    assert float(rows["e2e-good"]["scratch_test_accuracy"]) == pytest.approx(
+        graded["results"]["e2e-good"]["tasks"]["scratch"]["metrics"]["test_accuracy"], abs=1e-4
+    )
+
+
+def test_unchanged_submission_is_reused_and_force_reproduces_it(
+    graded: dict, data_dir: Path, session_out: Path
+) -> None:
+    messages: list[tuple] = []
+    again = grade_assignment(
+        TINY,
+        submissions=graded["folder"],
+        out_dir=session_out,
+        data_dir=data_dir,
+        only=["e2e-good"],
+        progress=lambda *m: messages.append(m),
+    )
+    assert any("result reused" in m[2] for m in messages)
+    assert again[0] == graded["results"]["e2e-good"]
+    forced = grade_assignment(
+        TINY,
+        submissions=graded["folder"],
+        out_dir=session_out,
+        data_dir=data_dir,
+        only=["e2e-good"],
+        force=True,
+    )[0]
+    first = graded["results"]["e2e-good"]
+    for task_id in first["tasks"]:
+        assert forced["tasks"][task_id]["metrics"] == first["tasks"][task_id]["metrics"]
+        assert forced["tasks"][task_id]["history"] == first["tasks"][task_id]["history"]
+    assert forced["score"] == first["score"]
+
+
+def test_student_code_never_sees_the_hidden_test_split(
+    data_dir: Path, session_out: Path, tmp_path: Path
+) -> None:
+    folder = fixture_submissions(tmp_path, ["lists-inputs"])
+    result = grade_assignment(
+        FIXTURES / "assignments" / "one-task",
+        submissions=folder,
+        out_dir=session_out,
+        data_dir=data_dir,
+    )[0]
+    error = result["tasks"]["scratch"]["error"]
+    assert "inputs: request.json submission x_train.npy x_val.npy y_train.npy y_val.npy" in error
+
+
+def test_cli_exit_codes(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "assignment.toml").write_text("id = 'x'\nseed = 1\nbogus = 2\n")
+    assert main(["grade", "--assignment", str(tmp_path), "--data", str(data_dir)]) == 2
+    assert "`bogus` must be one of the known keys" in capsys.readouterr().err
+    code = main(
+        [
+            "grade",
+            "--assignment",
+            str(TINY),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-reports",
+        ]
+    )
+    assert code == 2
+    assert "No CIFAR-10 data in" in capsys.readouterr().err

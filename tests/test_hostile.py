@@ -1,0 +1,235 @@
+"""Hostile submissions: each attack is contained, named in its result, and harms nobody else.
+
+The whole batch runs twice: at the strongest isolation level this machine offers
+(bubblewrap in CI) and forced to the fallback level (resource limits + throw-away uid).
+Where a protection exists only with bubblewrap, the test says so and checks the fallback's
+own promise instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.grading import grade_assignment
+from tests.conftest import FIXTURES, ROOT
+
+pytestmark = pytest.mark.slow
+HOSTILE = FIXTURES / "hostile"
+ASSIGNMENT = HOSTILE / "assignment"
+PORT = 47811
+LEVELS = [sandbox.BUBBLEWRAP, sandbox.RLIMITS]
+
+
+class Listener:
+    """A loopback server that records every byte anyone sends it."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.connections = 0
+        self.server = socket.create_server(("127.0.0.1", PORT))
+        self.server.settimeout(0.5)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    self.received += conn.recv(1024)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+def _submissions(tmp: Path, out: Path, data_dir: Path) -> Path:
+    folder = tmp / "submissions"
+    for entry in HOSTILE.iterdir():
+        if entry.name != "assignment":
+            shutil.copytree(entry, folder / entry.name)
+    secrets = [
+        f"{out}/cache/**/y_test.npy",
+        f"{out}/hostile/results",
+        f"{folder}/honest/submission.py",
+        "/proc/1/environ",
+        "/root",
+        f"{ROOT}/grader",
+    ]
+    _fill(folder / "snoop" / "submission.py", secrets)
+    _fill(
+        folder / "vandal" / "submission.py",
+        [f"{folder}/honest", f"{out}/hostile/results", f"{out}/cache", f"{ROOT}/grader"],
+    )
+    return folder
+
+
+def _fill(path: Path, targets: list[str]) -> None:
+    path.write_text(path.read_text().replace("__TARGETS__", "|".join(targets)))
+
+
+def _leftover_processes() -> list[int]:
+    uids = range(sandbox.FIRST_UID, sandbox.FIRST_UID + 4)
+    return [pid for uid in uids for pid in sandbox._pids_of_uid(uid)]
+
+
+@pytest.fixture(scope="module", params=LEVELS)
+def batch(
+    request: pytest.FixtureRequest, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    level = request.param
+    if sandbox.detect_isolation() != sandbox.BUBBLEWRAP and level == sandbox.BUBBLEWRAP:
+        pytest.skip("bubblewrap cannot create namespaces on this machine")
+    tmp = tmp_path_factory.mktemp(f"hostile-{level}")
+    out = tmp / "out"
+    folder = _submissions(tmp, out, data_dir)
+    listener = Listener()
+    try:
+        results = grade_assignment(
+            ASSIGNMENT,
+            submissions=folder,
+            out_dir=out,
+            data_dir=data_dir,
+            jobs_count=2,
+            isolation=level,
+        )
+    finally:
+        listener.close()
+    alone = tmp / "alone"
+    shutil.copytree(folder / "honest", alone / "honest")
+    honest_alone = grade_assignment(
+        ASSIGNMENT, submissions=alone, out_dir=tmp / "out-alone", data_dir=data_dir, isolation=level
+    )[0]
+    return {
+        "level": level,
+        "results": {r["student"]: r for r in results},
+        "out": out,
+        "listener": listener,
+        "honest_alone": honest_alone,
+        "folder": folder,
+    }
+
+
+def task(batch: dict, student: str) -> dict:
+    return batch["results"][student]["tasks"]["scratch"]
+
+
+def test_the_batch_completes_and_the_honest_result_is_unchanged(batch: dict) -> None:
+    assert len(batch["results"]) == len([p for p in HOSTILE.iterdir() if p.name != "assignment"])
+    honest = batch["results"]["honest"]
+    assert honest["tasks"]["scratch"]["status"] == "ok"
+    assert (
+        honest["tasks"]["scratch"]["metrics"]
+        == batch["honest_alone"]["tasks"]["scratch"]["metrics"]
+    )
+    assert honest["score"] == batch["honest_alone"]["score"]
+    assert honest["provenance"]["isolation"] == batch["level"]
+
+
+@pytest.mark.parametrize("student", ["infinite-loop", "sleeps"])
+def test_runaway_code_is_stopped_at_the_time_limit(batch: dict, student: str) -> None:
+    assert task(batch, student)["status"] == "timeout"
+    assert "did not finish within this task's limit of 10 s" in task(batch, student)["error"]
+
+
+def test_memory_bomb_is_refused_memory(batch: dict) -> None:
+    assert task(batch, "memory-bomb")["error_kind"] == "build_error"
+    assert "MemoryError" in task(batch, "memory-bomb")["error"]
+
+
+def test_fork_bomb_is_capped_by_the_process_limit(batch: dict) -> None:
+    error = task(batch, "fork-bomb")["error"]
+    forks = int(error.split("forks=")[1].split()[0].rstrip(".("))
+    assert 0 < forks <= sandbox.Limits.max_processes
+
+
+def test_no_process_outlives_its_job(batch: dict) -> None:
+    assert task(batch, "daemon")["status"] == "ok"
+    assert _leftover_processes() == []
+
+
+@pytest.mark.parametrize("student", ["big-file", "many-files"])
+def test_disk_filling_is_stopped(batch: dict, student: str) -> None:
+    result = task(batch, student)
+    assert result["error_kind"] in ("disk_limit", "crash"), result["error"]
+    assert "MB" in result["error"]
+
+
+def test_network_is_unreachable(batch: dict) -> None:
+    if batch["level"] != sandbox.BUBBLEWRAP:
+        pytest.skip(
+            "only bubblewrap's network namespace cuts the network; the fallback "
+            "level promises no network isolation (see README, Isolation)"
+        )
+    assert batch["listener"].received == b""
+    assert batch["listener"].connections == 0
+    assert task(batch, "network")["status"] == "ok"
+
+
+def test_secrets_other_work_and_the_cache_are_unreadable(batch: dict) -> None:
+    error = task(batch, "snoop")["error"]
+    readable = error.split("readable=")[1]
+    if batch["level"] == sandbox.BUBBLEWRAP:
+        assert readable.startswith("[]"), error
+    else:  # the fallback hides what Unix permissions hide: cache, results, root's files
+        for secret in ("y_test", "/results", "/proc/1/environ", "'/root'", "honest"):
+            assert secret not in readable, error
+
+
+def test_nothing_outside_the_scratch_folder_is_writable(batch: dict) -> None:
+    error = task(batch, "vandal")["error"]
+    assert "written=[]" in error, error
+    assert not (batch["folder"] / "honest" / "planted.txt").exists()
+    assert not (ROOT / "grader" / "planted.txt").exists()
+
+
+def test_monkeypatching_cannot_move_the_score(batch: dict) -> None:
+    cheat, honest = task(batch, "cheat-monkeypatch"), task(batch, "honest")
+    assert cheat["status"] == "ok", cheat["error"]
+    assert cheat["metrics"] == honest["metrics"]
+    assert cheat["history"]["val_accuracy"] == [1.0] * cheat["epochs"]  # faked: plots only
+
+
+def test_model_file_crafted_to_run_code_is_refused(batch: dict) -> None:
+    result = task(batch, "crafted-model")
+    assert result["error_kind"] == "custom_objects"
+    assert "a Lambda layer" in result["error"]
+    assert not Path("/tmp/pwned-by-model-file").exists()
+
+
+def test_flooding_stdout_keeps_a_bounded_log(batch: dict) -> None:
+    result = task(batch, "chatty")
+    assert result["status"] == "ok"
+    assert len(result["log_tail"]) <= sandbox.LOG_TAIL_BYTES
+
+
+@pytest.mark.parametrize(
+    ("student", "message"),
+    [
+        ("segfault", "segmentation fault"),
+        ("exit-in-training", "exited with code 0 before saving the model"),
+    ],
+)
+def test_crashes_become_results(batch: dict, student: str, message: str) -> None:
+    assert task(batch, student)["error_kind"] == "crash"
+    assert message in task(batch, student)["error"]
+
+
+def test_fifty_million_parameters_are_refused_before_training(batch: dict) -> None:
+    result = task(batch, "huge-model")
+    assert result["error_kind"] == "too_many_params"
+    assert "has 50,397,187 parameters; this task allows at most 100,000" in result["error"]
