@@ -8,39 +8,48 @@ import sys
 from pathlib import Path
 
 from grader import __version__, sandbox
-from grader.console import ProgressDisplay, results_table
+from grader.console import ProgressDisplay, check_table, results_table
+from grader.context import GradingError
 from grader.data import DataError
-from grader.grading import GradingError, default_data_dir, grade_assignment
+from grader.grading import default_data_dir, grade_assignment
 from grader.spec import SpecError, load_assignment
 
 DEFAULT_ASSIGNMENT = Path("assignments/transfer-learning")
+LEVELS = (sandbox.BUBBLEWRAP, sandbox.RLIMITS)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    parser = argparse.ArgumentParser(prog="grader", description="Grade Keras assignments.")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="train, evaluate and check every submission")
-    grade.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    _common(grade)
     grade.add_argument("--submissions", type=Path, default=Path("submissions"))
-    grade.add_argument("--out", type=Path, default=Path("build"))
-    grade.add_argument(
-        "--data",
-        help="folder holding cifar10.zip or cifar10/ "
-        "(default: $GRADER_DATA_DIR, else Keras' downloader)",
-    )
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     grade.add_argument("--only", nargs="+", default=(), metavar="ID", help="grade only these")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
-    grade.add_argument(
-        "--isolation",
-        choices=(sandbox.BUBBLEWRAP, sandbox.RLIMITS),
-        help="force an isolation level (default: the strongest that works)",
-    )
     grade.add_argument("--no-reports", action="store_true", help="skip PDF/HTML rendering")
+    check = commands.add_parser("check", help="student self-check of one submission")
+    check.add_argument("submission", type=Path, help="a folder, submission.py or submission.ipynb")
+    _common(check)
+    check.add_argument("--full", action="store_true", help="grade fully on the validation split")
+    report = commands.add_parser("report", help="re-render reports from stored results")
+    report.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    report.add_argument("--out", type=Path, default=Path("build"))
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
     doctor.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    parser.add_argument("--out", type=Path, default=Path("build"))
+    parser.add_argument(
+        "--data",
+        help="folder holding cifar10.zip or cifar10/ (default: $GRADER_DATA_DIR, "
+        "else Keras' downloader)",
+    )
+    parser.add_argument("--isolation", choices=LEVELS, help="force an isolation level")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -50,10 +59,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+    commands = {"grade": _grade, "check": _check, "report": _report, "doctor": _doctor}
     try:
-        if args.command == "grade":
-            return _grade(args)
-        return _doctor(args)
+        return commands[args.command](args)
     except (SpecError, DataError, GradingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -66,10 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _grade(args: argparse.Namespace) -> int:
+def _start(args: argparse.Namespace) -> str:
     sandbox.harden_grader_process()
     level = sandbox.detect_isolation(args.isolation)
     print(f"isolation: {level}", file=sys.stderr)
+    return level
+
+
+def _grade(args: argparse.Namespace) -> int:
+    level = _start(args)
     results = grade_assignment(
         args.assignment,
         submissions=args.submissions,
@@ -90,10 +103,36 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(out: Path) -> None:
-    try:
-        from grader.report import render_all
-    except ImportError:  # reports are optional until their stage exists
+def _check(args: argparse.Namespace) -> int:
+    from grader.selfcheck import PROBLEM, check_submission
+
+    level = _start(args)
+    rows, result = check_submission(
+        args.submission,
+        assignment_dir=args.assignment,
+        out_dir=args.out,
+        data_dir=default_data_dir(args.data),
+        full=args.full,
+        isolation=level,
+        progress=ProgressDisplay(),
+    )
+    print(check_table(rows))
+    if result is not None:
+        print(f"\nscore on the validation split: {result['score']:g}/{result['max_score']:g} "
+              "(the instructor grades on a hidden test split)")  # fmt: skip
+        _render(args.out / result["assignment"]["id"] / "check", only=[result])
+    problems = sum(row.status == PROBLEM for row in rows)
+    print(f"\n{problems} problem(s) found." if problems else "\nNo problems found.")
+    return 1 if problems else 0
+
+
+def _render(out: Path, only: list[dict] | None = None) -> None:
+    from grader.report import render_all, render_student_report
+
+    if only is not None:
+        for result in only:
+            paths = render_student_report(result, out / "reports")
+            print(f"report: {paths[0]}")
         return
     summary = render_all(out)
     print(f"reports: {out / 'reports'}/  class summary: {out / 'summary.pdf'}")
@@ -101,12 +140,23 @@ def _render(out: Path) -> None:
         print(f"report error: {error}", file=sys.stderr)
 
 
+def _report(args: argparse.Namespace) -> int:
+    assignment = load_assignment(args.assignment)
+    out = args.out / assignment.id
+    if not any((out / "results").glob("*.json")):
+        raise GradingError(f"No results in {out / 'results'}: run `python -m grader grade` first.")
+    _render(out)
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     level = sandbox.detect_isolation()
     print(f"grader {__version__}")
     print(f"isolation level: {level}")
     print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
-    print(f"child uid: {sandbox.child_uid(0) or 'same as grader (not root)'}")
+    print(f"child uid: {sandbox.child_uid(0) or 'same as grader (grader is not root)'}")
+    if level != sandbox.BUBBLEWRAP:
+        print("fallback: resource limits + throw-away uid; no network or file-system namespace")
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
     return 0

@@ -50,3 +50,14 @@ def results_table(results: list[dict[str, Any]], task_ids: list[str]) -> str:
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def check_table(rows: list) -> str:
+    """The self-check table: task, check, status, and the problem's fix."""
+    lines = []
+    width = max((len(r.check) for r in rows), default=10)
+    for row in rows:
+        mark = {"OK": "ok ", "problem": "XX ", "warning": "!  ", "not reached": ".  "}[row.status]
+        line = f"{mark}{row.task:<9} {row.check:<{width}}  {row.status}"
+        lines.append(line + (f"\n{'':13}{row.detail}" if row.detail and row.status != "OK" else ""))
+    return "\n".join(lines)

@@ -201,8 +201,11 @@ def _samples(x: np.ndarray, y: np.ndarray, pred: np.ndarray, probs: np.ndarray) 
 
 def _base_reuse(base_path: str, built_path: str) -> dict[str, int]:
     """How many of the base's weighted layers the model held, unchanged, when built."""
-    base = _load(base_path, "the base model")
-    built = _load(built_path, "build_transfer")
+    return count_reused(_load(base_path, "the base model"), _load(built_path, "build_transfer"))
+
+
+def count_reused(base: Any, built: Any) -> dict[str, int]:
+    """Weighted base layers whose every weight `built` holds with identical values."""
     held = [w.numpy() for w in built.weights]
     weighted = [layer for layer in base.layers if layer.weights]
     reused = sum(

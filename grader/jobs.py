@@ -16,7 +16,6 @@ from grader.results import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
 STARTUP_SECONDS = 90  # importing TensorFlow, loading data and building the model
-SUBMISSION_MAX_BYTES = 20 * 2**20
 
 
 @dataclass(frozen=True)
@@ -75,30 +74,6 @@ def link_inputs(job: Job, files: dict[str, Path]) -> None:
         except OSError:
             shutil.copyfile(source, target)
         target.chmod(0o644)
-
-
-def copy_submission(job: Job, folder: Path) -> Path:
-    """Copy one student's files (only theirs) into the job; refuse links and huge trees."""
-    target = job.inputs / "submission"
-    total = 0
-    for path in sorted(folder.rglob("*")):
-        if path.is_symlink() or "__pycache__" in path.parts:
-            continue
-        dest = target / path.relative_to(folder)
-        if path.is_dir():
-            dest.mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            total += path.stat().st_size
-            if total > SUBMISSION_MAX_BYTES:
-                raise ValueError(
-                    f"the submission folder holds more than "
-                    f"{SUBMISSION_MAX_BYTES // 2**20} MB; submit code only"
-                )
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
 
 
 def run_job(

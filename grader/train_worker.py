@@ -23,6 +23,8 @@ import numpy as np
 
 from grader import labels
 
+QUICK_SAMPLE = 64  # images the self-check trains on: enough for two steps, NaN and shape errors
+
 
 class TaskError(Exception):
     """A problem with the submission, reported to the student as `kind` + message."""
@@ -52,17 +54,24 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
 
     keras.utils.set_random_seed(request["seed"])
     tf.config.experimental.enable_op_determinism()
-    data = _load_inputs(Path(request["data"]))
+    quick = bool(request.get("quick"))  # self-check: the same steps, a few training steps only
+    data = _load_inputs(Path(request["data"]), sample=QUICK_SAMPLE if quick else None)
     module = _import_submission(Path(request["submission"]))
     settings = _training_settings(module, request)
     base = _load_base(request) if request["call"] == "base" else None
     model = _build(module, request, base)
     _validate_model(model, request)
-    if base is not None:  # the grader checks reuse against the model as built, before fit
+    extras: dict[str, Any] = {"activation": _output_activation(model)}
+    if base is not None and quick:
+        from grader.eval_worker import count_reused
+
+        extras["base_reuse"] = count_reused(base, model)
+    elif base is not None:  # the grader checks reuse against the model as built, before fit
         model.save(Path(request["out"]) / "built.keras")
     loss, fmt = _compile(model, request, settings)
-    history = _fit(model, data, fmt, request, settings)
-    model.save(Path(request["out"]) / "model.keras")
+    history = _fit(model, data, fmt, request, {**settings, "epochs": 1} if quick else settings)
+    if not quick:
+        model.save(Path(request["out"]) / "model.keras")
     return {
         "history": history,
         "epochs": len(history["loss"]),
@@ -70,12 +79,20 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
         "optimizer": _optimizer_name(model),
         "loss": loss,
         "label_format": fmt,
+        "params": int(model.count_params()),
+        **extras,
     }
 
 
-def _load_inputs(folder: Path) -> dict[str, np.ndarray]:
+def _output_activation(model: Any) -> str:
+    """The last layer's activation name (`linear` when it has none)."""
+    activation = getattr(model.layers[-1], "activation", None) if model.layers else None
+    return str(getattr(activation, "__name__", "linear"))
+
+
+def _load_inputs(folder: Path, sample: int | None = None) -> dict[str, np.ndarray]:
     arrays = {
-        n: np.load(folder / f"{n}.npy", allow_pickle=False)
+        n: np.load(folder / f"{n}.npy", allow_pickle=False)[:sample]
         for n in ("x_train", "y_train", "x_val", "y_val")
     }
     for name in ("x_train", "x_val"):

@@ -1,0 +1,85 @@
+"""Student self-check: same sandbox and steps as grading, one table, a non-zero exit on problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import selfcheck
+from grader.cli import main
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+TINY = FIXTURES / "assignments" / "tiny"
+SUBMISSIONS = FIXTURES / "submissions"
+
+
+def run_check(
+    path: Path, data_dir: Path, out: Path, full: bool = False
+) -> tuple[list, dict | None]:
+    return selfcheck.check_submission(
+        path, assignment_dir=TINY, out_dir=out, data_dir=data_dir, full=full
+    )
+
+
+def statuses(rows: list, task: str) -> dict[str, selfcheck.Row]:
+    return {r.check: r for r in rows if r.task == task}
+
+
+def test_good_submission_has_no_problem(data_dir: Path, session_out: Path) -> None:
+    rows, _ = run_check(SUBMISSIONS / "e2e-good", data_dir, session_out)
+    assert [r for r in rows if r.status == selfcheck.PROBLEM] == []
+    assert statuses(rows, "transfer")["reuses the pre-trained base"].status == selfcheck.OK
+    assert {r.task for r in rows} == {"scratch", "transfer", "cifar10"}
+
+
+def test_each_mistake_is_named_with_its_fix(data_dir: Path, session_out: Path) -> None:
+    rows, _ = run_check(SUBMISSIONS / "check-broken" / "submission.py", data_dir, session_out)
+    scratch = statuses(rows, "scratch")["loss matches the output activation"]
+    assert scratch.status == selfcheck.PROBLEM
+    assert "activation='softmax'" in scratch.detail
+    transfer = statuses(rows, "transfer")["reuses the pre-trained base"]
+    assert transfer.status == selfcheck.PROBLEM
+    assert "base_model.layers[:-1]" in transfer.detail
+    cifar = statuses(rows, "cifar10")
+    assert cifar["imports and defines the function"].status == selfcheck.PROBLEM
+    assert "does not define `build_cifar10(input_shape, num_classes)`" in (
+        cifar["imports and defines the function"].detail
+    )
+    assert cifar["returns a Keras model"].status == selfcheck.NOT_REACHED
+
+
+def test_wrong_outputs_and_exit_code(data_dir: Path, session_out: Path, capsys) -> None:
+    args = ["check", str(SUBMISSIONS / "e2e-broken"), "--assignment", str(TINY), "--out",
+            str(session_out), "--data", str(data_dir)]  # fmt: skip
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "one output unit per class" in out
+    assert "End the model with Dense(10, activation='softmax')" in out
+    assert "problem(s) found" in out
+
+
+def test_full_check_grades_on_the_validation_split(data_dir: Path, session_out: Path) -> None:
+    rows, result = run_check(SUBMISSIONS / "e2e-good", data_dir, session_out, full=True)
+    assert result is not None and result["mode"] == "check"
+    scratch = result["tasks"]["scratch"]
+    assert sum(map(sum, scratch["confusion_matrix"])) == sum(scratch["split"]["val"])
+    assert scratch["metrics"]["test_accuracy"] == pytest.approx(scratch["metrics"]["val_accuracy"])
+    assert (session_out / "tiny" / "check" / "results" / "e2e-good.json").is_file()
+
+
+def test_full_check_matches_the_instructors_validation_figures(
+    data_dir: Path, session_out: Path, tmp_path: Path
+) -> None:
+    from grader.grading import grade_assignment
+    from tests.conftest import fixture_submissions
+
+    folder = fixture_submissions(tmp_path, ["e2e-good"])
+    graded = grade_assignment(TINY, submissions=folder, out_dir=session_out, data_dir=data_dir)[0]
+    _, checked = run_check(folder / "e2e-good", data_dir, session_out, full=True)
+    assert checked is not None
+    for task_id, task in graded["tasks"].items():
+        mine = checked["tasks"][task_id]["metrics"]
+        assert mine["val_accuracy"] == task["metrics"]["val_accuracy"]
+        assert mine["train_accuracy"] == task["metrics"]["train_accuracy"]
