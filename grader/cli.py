@@ -15,7 +15,7 @@ from grader.grading import default_data_dir, grade_assignment
 from grader.spec import SpecError, load_assignment
 
 DEFAULT_ASSIGNMENT = Path("assignments/transfer-learning")
-LEVELS = (sandbox.BUBBLEWRAP, sandbox.RLIMITS)
+LEVELS = sandbox.LEVELS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,8 +155,10 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"isolation level: {level}")
     print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
     print(f"child uid: {sandbox.child_uid(0) or 'same as grader (grader is not root)'}")
-    if level != sandbox.BUBBLEWRAP:
-        print("fallback: resource limits + throw-away uid; no network or file-system namespace")
+    if level == sandbox.LANDLOCK:
+        print("landlock: file access limited to the job, TCP denied; no PID/network namespace")
+    elif level == sandbox.RLIMITS:
+        print("fallback: resource limits + throw-away uid only; the network stays reachable")
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
     return 0

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from grader import labels
+from grader.train_worker import confine
 
 SAMPLE_COUNT = 16
 
 
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
+    confine(request)
     import keras
 
     keras.utils.set_random_seed(request["seed"])

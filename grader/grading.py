@@ -92,6 +92,7 @@ def prepare(
     The caller owns `ctx.work` (a temp folder) and removes it when done.
     """
     assignment = load_assignment(assignment_dir)
+    sandbox.harden_grader_process()
     out = Path(out_dir).resolve() / assignment.id
     cache = Path(out_dir).resolve() / "cache"
     source = data.find_source(data_dir)

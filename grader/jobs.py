@@ -87,6 +87,8 @@ def run_job(
 ) -> sandbox.Outcome:
     """Write the request into `in/` and run the worker module on it."""
     request_file = job.inputs / "request.json"
+    if job.level == sandbox.LANDLOCK:  # the worker confines itself before any student code
+        request = {**request, "landlock": sandbox.landlock_paths(job.inputs, job.outputs)}
     request_file.write_text(json.dumps(request))
     request_file.chmod(0o644)
     mounts = [sandbox.Mount(job.inputs, "/job/in"), sandbox.Mount(job.outputs, "/job/out", True)]

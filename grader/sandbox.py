@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-BUBBLEWRAP, RLIMITS = "bubblewrap", "rlimits"
+BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
+LEVELS = (BUBBLEWRAP, LANDLOCK, RLIMITS)  # strongest first
 FIRST_UID = 61000  # throw-away uids for children when the grader runs as root
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_BYTES = 16_000
@@ -76,7 +77,8 @@ class Outcome:
 
 
 def harden_grader_process() -> None:
-    """Make the grader non-dumpable and the reaper of orphans its children leave behind."""
+    """Make the grader non-dumpable and the reaper of orphans its children leave behind
+    (so that the sweep can reap them; the machine's init may never do it)."""
     if sys.platform != "linux":
         return
     libc = ctypes.CDLL(None, use_errno=True)
@@ -85,19 +87,33 @@ def harden_grader_process() -> None:
 
 
 def detect_isolation(forced: str | None = None) -> str:
-    """The strongest level that works here, found by trying it (under a second)."""
+    """The strongest level that works here, found by trying each (well under a second)."""
     if forced is not None:
-        if forced not in (BUBBLEWRAP, RLIMITS):
-            raise ValueError(f"Unknown isolation level {forced!r}; use {BUBBLEWRAP} or {RLIMITS}.")
+        if forced not in LEVELS:
+            raise ValueError(f"Unknown isolation level {forced!r}; use one of {LEVELS}.")
         return forced
-    if shutil.which("bwrap") is None:
-        return RLIMITS
-    probe = _bwrap_prefix([], child_uid(0)) + ["/bin/true"]
+    if shutil.which("bwrap") and _probe(_bwrap_prefix([], child_uid(0)) + ["/bin/true"]):
+        return BUBBLEWRAP
+    python = str(Path(sys.prefix) / "bin" / "python")
+    probe = "from grader import landlock; landlock.restrict([], [])"
+    if _probe([python, "-c", probe], env={"PYTHONPATH": str(PROJECT_ROOT)}):
+        return LANDLOCK
+    return RLIMITS
+
+
+def _probe(command: list[str], env: dict[str, str] | None = None) -> bool:
     try:
-        done = subprocess.run(probe, capture_output=True, timeout=10, **_drop_kwargs(0))
+        done = subprocess.run(command, capture_output=True, timeout=10, env=env, **_drop_kwargs(0))
     except (OSError, subprocess.TimeoutExpired):
-        return RLIMITS
-    return BUBBLEWRAP if done.returncode == 0 else RLIMITS
+        return False
+    return done.returncode == 0
+
+
+def landlock_paths(inputs: Path, outputs: Path) -> dict[str, list[str]]:
+    """What a Landlock-confined child may read and write: its Python, our code, its job."""
+    system = ["/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev"]
+    read = system + [str(p) for p in python_paths()] + [str(PROJECT_ROOT / "grader"), str(inputs)]
+    return {"read": read, "write": [str(outputs), "/dev/null"]}
 
 
 def child_uid(slot: int) -> int | None:
@@ -252,8 +268,11 @@ def run(
     if _stopping.is_set():
         raise Interrupted  # a pipe still held open by an escaped process must not hang us
     text = b"".join(tail).decode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+    code = proc.returncode if proc.returncode is not None else -9
+    if level == BUBBLEWRAP and code > 128:  # bubblewrap's init reports a signal as 128 + n
+        code = 128 - code
     return Outcome(
-        proc.returncode if proc.returncode is not None else -9,
+        code,
         timed_out,
         round(time.monotonic() - started, 2),
         text,
@@ -327,14 +346,13 @@ def _kill_group(proc: subprocess.Popen, wait: bool = True) -> None:
         proc.wait()
 
 
-def sweep(uid: int | None) -> None:
-    """Kill every process left running under a child's throw-away uid (daemons included)."""
+def sweep(uid: int | None, patience: float = 5.0) -> None:
+    """Kill every process left under a child's throw-away uid (daemons included), and reap
+    them: an unreaped zombie still counts against that uid's process limit."""
     if uid is None:
         return
-    for _ in range(3):  # a forking process may spawn while we sweep; repeat briefly
-        pids = _pids_of_uid(uid)
-        if not pids:
-            return
+    deadline = time.monotonic() + patience
+    while (pids := _pids_of_uid(uid)) and time.monotonic() < deadline:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

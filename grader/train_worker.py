@@ -36,6 +36,7 @@ class TaskError(Exception):
 
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
+    confine(request)
     out = Path(request["out"])
     started = time.monotonic()
     try:
@@ -46,6 +47,14 @@ def main(request_path: str) -> int:
     report["seconds"] = round(time.monotonic() - started, 2)
     (out / "train.json").write_text(json.dumps(report))
     return 0
+
+
+def confine(request: dict[str, Any]) -> None:
+    """At the Landlock level, restrict this process before anything else is imported."""
+    if request.get("landlock"):
+        from grader import landlock
+
+        landlock.restrict(request["landlock"]["read"], request["landlock"]["write"])
 
 
 def train(request: dict[str, Any]) -> dict[str, Any]:

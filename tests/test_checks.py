@@ -39,7 +39,7 @@ def test_solid_work_passes_everything() -> None:
 
 def test_overfitting_fails_the_gap_check_only() -> None:
     tasks = {
-        "scratch": task(0.75, 0.21),
+        "scratch": task(0.75, threshold("scratch", "max_gap") + 0.06),
         "transfer": task(0.85, 0.02, reused=4),
         "cifar10": task(0.6, 0.05),
     }
@@ -50,18 +50,26 @@ def test_overfitting_fails_the_gap_check_only() -> None:
     assert sum(not r["passed"] for r in rows.values()) == 1
 
 
+def threshold(task_id: str, kind: str) -> float:
+    return next(c.threshold for c in SHIPPED.tasks[task_id].checks if c.kind == kind)
+
+
 def test_missed_threshold_says_by_how_much() -> None:
-    rows = by_id(evaluate_checks(SHIPPED, {"scratch": task(0.65, 0.0)}))
+    required = threshold("scratch", "min_test_accuracy")
+    rows = by_id(evaluate_checks(SHIPPED, {"scratch": task(required - 0.05, 0.0)}))
     assert rows["scratch.min_test_accuracy"]["message"] == (
-        "observed 0.650 against 0.700, short by 0.050"
+        f"observed {required - 0.05:.3f} against {required:.3f}, short by 0.050"
     )
 
 
 def test_transfer_must_beat_scratch_by_the_margin() -> None:
-    tasks = {"scratch": task(0.80, 0.0), "transfer": task(0.82, 0.0, reused=4)}
-    rows = by_id(evaluate_checks(SHIPPED, tasks))
-    assert rows["transfer.beats_scratch"]["observed"] == pytest.approx(0.02)
+    margin = threshold("transfer", "beats_scratch")
+    short = {"scratch": task(0.80, 0.0), "transfer": task(0.80 + margin / 2, 0.0, reused=4)}
+    rows = by_id(evaluate_checks(SHIPPED, short))
+    assert rows["transfer.beats_scratch"]["observed"] == pytest.approx(margin / 2)
     assert not rows["transfer.beats_scratch"]["passed"]
+    enough = {"scratch": task(0.80, 0.0), "transfer": task(0.80 + margin, 0.0, reused=4)}
+    assert by_id(evaluate_checks(SHIPPED, enough))["transfer.beats_scratch"]["passed"]
 
 
 def test_transfer_that_ignores_the_base() -> None:

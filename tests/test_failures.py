@@ -41,7 +41,7 @@ FAILURES = {
         "training_config",
         "TRAINING['scratch']['epochs'] must be an integer from 1 to 5",
     ),
-    "timeout": ("timeout", "Training did not finish within this task's limit of 15 s"),
+    "timeout": ("timeout", "Training did not finish within this task's limit of 12 s"),
     "exits-early": ("crash", "it exited with code 3 before saving the model"),
     "bad-signature": ("bad_signature", "`build_scratch` must accept (input_shape, num_classes)"),
     "build-raises": ("build_error", "raised ValueError"),
