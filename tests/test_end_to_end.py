@@ -34,7 +34,9 @@ TASK_KEYS = {
 
 @pytest.fixture(scope="module")
 def graded(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = fixture_submissions(tmp_path_factory.mktemp("e2e"), ["e2e-good", "e2e-broken"])
+    folder = fixture_submissions(
+        tmp_path_factory.mktemp("e2e"), ["e2e-good", "e2e-broken", "e2e-notebook"]
+    )
     messages: list[tuple[str, str, str]] = []
     results = grade_assignment(
         TINY,
@@ -116,7 +118,7 @@ def test_one_broken_task_leaves_the_others_graded(graded: dict) -> None:
 def test_summary_csv_has_a_row_per_student(graded: dict) -> None:
     with open(graded["out"] / "summary.csv", encoding="utf-8") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
-    assert rows.keys() == {"e2e-good", "e2e-broken"}
+    assert rows.keys() == {"e2e-good", "e2e-broken", "e2e-notebook"}
     assert rows["e2e-broken"]["cifar10_status"] == "error"
     assert float(rows["e2e-good"]["scratch_test_accuracy"]) == pytest.approx(
         graded["results"]["e2e-good"]["tasks"]["scratch"]["metrics"]["test_accuracy"], abs=1e-4
@@ -184,3 +186,15 @@ def test_cli_exit_codes(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFi
     )
     assert code == 2
     assert "No CIFAR-10 data in" in capsys.readouterr().err
+
+
+def test_notebook_with_top_level_training_grades_like_the_module(graded: dict) -> None:
+    notebook, module = graded["results"]["e2e-notebook"], graded["results"]["e2e-good"]
+    assert notebook["name"] == "Núria Notebook"
+    for task_id, task in module["tasks"].items():
+        assert notebook["tasks"][task_id]["status"] == "ok"
+        assert notebook["tasks"][task_id]["metrics"] == task["metrics"]
+    dropped = {d["code"] for d in notebook["notebook_dropped"]}
+    assert "%matplotlib inline" in dropped
+    assert "plt.show()" in dropped
+    assert module["notebook_dropped"] == []
