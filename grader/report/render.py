@@ -108,7 +108,9 @@ def render_class_summary(results: list[dict[str, Any]], out_dir: Path) -> list[P
     ]  # fmt: skip
     maximum = max((r["max_score"] for r in ok), default=1) or 1
     context["charts"] = {
-        "scores": plots.histogram([r["score"] for r in ok], maximum, words["score"]),
+        "scores": plots.histogram(
+            [r["score"] for r in ok], maximum, words["score"], words["students"]
+        ),
         "accuracies": plots.task_accuracies(per_task, words),
         "scatter": plots.scatter(points, words),
     }
