@@ -43,6 +43,7 @@ def graded(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathF
         submissions=folder,
         out_dir=session_out,
         data_dir=data_dir,
+        jobs_count=2,
         progress=lambda *m: messages.append(m),
     )
     return {
