@@ -59,6 +59,7 @@ def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
         ("train_per_class = 20", "train_per_class = 4995", "at most 5,000 train+val"),
         ("epochs = 2,", "epochs = 9,", "at most limits.max_epochs=5"),
         ("seed = 7", "seed = true", "must be an integer"),
+        ("seed = 7", "seed = 7\nallow_custom_objects = true", "are always refused in this version"),
     ],
 )
 def test_invalid_spec_names_key_value_and_expectation(
