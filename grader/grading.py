@@ -93,6 +93,7 @@ def prepare(
     """
     assignment = load_assignment(assignment_dir)
     sandbox.harden_grader_process()
+    sandbox.allow_children()
     out = Path(out_dir).resolve() / assignment.id
     cache = Path(out_dir).resolve() / "cache"
     source = data.find_source(data_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import resource
 import shutil
@@ -42,6 +43,11 @@ def stop_all() -> None:
     with _live_lock:
         for proc in list(_live):
             _kill_group(proc, wait=False)
+
+
+def allow_children() -> None:
+    """Start accepting children again (a new run after an interrupted one, same process)."""
+    _stopping.clear()
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,41 @@ def landlock_paths(inputs: Path, outputs: Path) -> dict[str, list[str]]:
 
 
 def child_uid(slot: int) -> int | None:
-    """A separate unprivileged uid per parallel slot, when we are root and can switch."""
-    return FIRST_UID + slot if os.geteuid() == 0 else None
+    """A separate unprivileged uid per parallel slot, when we are root and can switch.
+
+    Each uid is leased with a lock file for the grader's lifetime, so two graders running at
+    once (a batch and a self-check, say) never share one: the sweep kills by uid.
+    """
+    if os.geteuid() != 0:
+        return None
+    with _lease_lock:
+        if slot not in _leases:
+            _leases[slot] = _lease_uid()
+        return _leases[slot]
+
+
+_leases: dict[int, int] = {}
+_lease_files: list[int] = []  # open descriptors holding the locks
+_lease_lock = threading.Lock()
+LEASE_DIR = Path("/tmp/grader-uid-leases")
+UID_RANGE = 4096
+
+
+def _lease_uid() -> int:
+    LEASE_DIR.mkdir(mode=0o755, exist_ok=True)
+    taken = set(_leases.values())
+    for uid in range(FIRST_UID, FIRST_UID + UID_RANGE):
+        if uid in taken:
+            continue
+        fd = os.open(LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _lease_files.append(fd)
+        return uid
+    raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
 
 
 def _drop_kwargs(slot: int) -> dict:

@@ -92,7 +92,7 @@ def _fill(path: Path, targets: list[str]) -> None:
 
 
 def _leftover_processes() -> list[int]:
-    uids = range(sandbox.FIRST_UID, sandbox.FIRST_UID + 4)
+    uids = {sandbox.child_uid(slot) for slot in range(2)}  # the uids this process leased
     return [pid for uid in uids for pid in sandbox._pids_of_uid(uid)]
 
 
