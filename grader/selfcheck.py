@@ -63,7 +63,7 @@ def check_submission(
         try:
             if full:
                 result = grade_submission(ctx, folder, slot=0, force=True)
-                return rows_from_result(result, ctx), result
+                return rows_from_result(result), result
             return quick_rows(ctx, folder), None
         finally:
             shutil.rmtree(ctx.work, ignore_errors=True)
@@ -155,7 +155,7 @@ def _loss_row(task: Task, record: dict[str, Any]) -> Row:
     return Row(task.id, text, OK, f"{activation} + {record.get('loss')}")
 
 
-def rows_from_result(result: dict[str, Any], ctx: Context) -> list[Row]:
+def rows_from_result(result: dict[str, Any]) -> list[Row]:
     """The full self-check's table: every graded check, passed or not."""
     rows = []
     for task_id, task in result["tasks"].items():
