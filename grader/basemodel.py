@@ -27,7 +27,7 @@ def ensure_base_model(ctx: Context) -> dict[str, Any]:
         return {**load_json(info_path), "path": str(folder / "base.keras")}
     ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
     split = ctx.assignment.splits[spec.split]
-    job = jobs.new_job(ctx.work, "base", ctx.level, slot=0)
+    job = jobs.new_job(ctx.work, "base", ctx.isolation, slot=0)
     source = ctx.assignment.directory / spec.file
     jobs.link_inputs(job, {**train_arrays(ctx, spec.split), "submission/base_model.py": source})
     request = train_request(

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from grader import __version__, sandbox
+from grader import __version__, memcap, sandbox
 from grader.console import ProgressDisplay, check_table, results_table
 from grader.context import GradingError
 from grader.data import DataError
@@ -50,6 +50,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "else Keras' downloader)",
     )
     parser.add_argument("--isolation", choices=LEVELS, help="force an isolation level")
+    parser.add_argument(
+        "--memory-cap",
+        choices=memcap.MEMORY_CAPS,
+        help="force how children's memory is capped (default: address-space without a GPU, "
+        "else cgroup when one can be created, else tensorflow)",
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -74,15 +80,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _start(args: argparse.Namespace) -> str:
+def _start(args: argparse.Namespace) -> dict[str, str]:
+    """Detect (or force) the isolation, say which, and return it as API arguments."""
     sandbox.harden_grader_process()
-    level = sandbox.detect_isolation(args.isolation)
-    print(f"isolation: {level}", file=sys.stderr)
-    return level
+    try:
+        isolation = sandbox.detect(args.isolation, args.memory_cap)
+    except ValueError as exc:
+        raise GradingError(str(exc)) from None
+    print(f"isolation: {isolation.describe()}", file=sys.stderr)
+    return {"isolation": isolation.level, "memory_cap": isolation.memory_cap}
 
 
 def _grade(args: argparse.Namespace) -> int:
-    level = _start(args)
+    isolation = _start(args)
     results = grade_assignment(
         args.assignment,
         submissions=args.submissions,
@@ -91,8 +101,8 @@ def _grade(args: argparse.Namespace) -> int:
         jobs_count=args.jobs,
         only=args.only,
         force=args.force,
-        isolation=level,
         progress=ProgressDisplay(),
+        **isolation,
     )
     assignment = load_assignment(args.assignment)
     out = args.out / assignment.id
@@ -106,15 +116,15 @@ def _grade(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from grader.selfcheck import PROBLEM, check_submission
 
-    level = _start(args)
+    isolation = _start(args)
     rows, result = check_submission(
         args.submission,
         assignment_dir=args.assignment,
         out_dir=args.out,
         data_dir=default_data_dir(args.data),
         full=args.full,
-        isolation=level,
         progress=ProgressDisplay(),
+        **isolation,
     )
     print(check_table(rows))
     if result is not None:
@@ -150,9 +160,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    level = sandbox.detect_isolation()
+    isolation = sandbox.detect()
+    level = isolation.level
     print(f"grader {__version__}")
     print(f"isolation level: {level}")
+    print(f"GPUs: {', '.join(isolation.gpus) or 'none (children train on the CPU)'}")
+    cgroup = memcap.find_parent()
+    where = f"v{cgroup.version} at {cgroup.path}" if cgroup else "cannot be created here"
+    print(f"memory cap: {isolation.memory_cap} (memory cgroup: {where})")
     print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
     print(f"child uid: {sandbox.child_uid(0) or 'same as grader (grader is not root)'}")
     if level == sandbox.LANDLOCK:

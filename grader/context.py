@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import jobs
+from grader import jobs, sandbox
 from grader.spec import Assignment
 
 Progress = Callable[[str, str, str], None]  # (student, task, message)
@@ -29,11 +29,15 @@ class Context:
     splits_dir: Path
     split_key: str
     data_fingerprint: str
-    level: str  # isolation level
+    isolation: sandbox.Isolation  # level, memory cap, GPUs
     work: Path  # private temp folder holding the job folders
     progress: Progress
     base: dict[str, Any] | None = None  # the trained base model: info + "path"
     mode: str = GRADE
+
+    @property
+    def level(self) -> str:
+        return self.isolation.level
 
     @property
     def results_dir(self) -> Path:

@@ -1,14 +1,17 @@
 """Child process that scores trained models on train, validation and hidden-test splits.
 
-It never imports a submission: models are loaded from their `.keras` files with Keras'
-safe mode, so every accuracy and the overfitting gap come from code the student cannot
-touch. Run as: python -m grader.eval_worker REQUEST.json
+By default it never imports a submission: models are loaded from their `.keras` files with
+Keras' safe mode, so every accuracy and the overfitting gap come from code the student
+cannot touch. In student mode (an assignment with `allow_custom_objects = true`, for models
+with custom layers or Lambda layers) it runs in the student's sandbox instead: it imports the
+submission, loads the model with its classes, and writes only predictions, which the grader
+scores itself; that child never receives a label file.
+Run as: python -m grader.eval_worker REQUEST.json
 """
 
 from __future__ import annotations
 
-import base64
-import io
+import inspect
 import json
 import sys
 import zipfile
@@ -17,25 +20,35 @@ from typing import Any
 
 import numpy as np
 
-from grader import labels
-from grader.train_worker import confine
+from grader import scoring
+from grader.train_worker import TaskError, confine, import_submission, limit_gpu_memory
 
-SAMPLE_COUNT = 16
+SPLITS = scoring.SPLITS
 
 
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
     confine(request)
+    limit_gpu_memory(request)
     import keras
 
     keras.utils.set_random_seed(request["seed"])
+    out = Path(request["out"])
+    custom: dict[str, Any] | None = None
+    if request.get("submission"):
+        try:
+            custom = _student_objects(Path(request["submission"]))
+        except TaskError as exc:
+            failed = {"status": "error", "error_kind": exc.kind, "error": str(exc)}
+            (out / "eval.json").write_text(json.dumps(dict.fromkeys(request["tasks"], failed)))
+            return 0
     results = {}
     for task, job in request["tasks"].items():
         try:
-            results[task] = evaluate(job, request)
+            results[task] = evaluate(job, custom, out / task)
         except EvaluationError as exc:
             results[task] = {"status": "error", "error_kind": exc.kind, "error": str(exc)}
-    Path(request["out"], "eval.json").write_text(json.dumps(results))
+    (out / "eval.json").write_text(json.dumps(results))
     return 0
 
 
@@ -45,42 +58,62 @@ class EvaluationError(Exception):
         self.kind = kind
 
 
-def evaluate(job: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
-    """Metrics, confusion matrix, samples and layer table for one task's trained model."""
-    model = _load(job["model"], job["function"])
-    data = {
-        n: np.load(Path(job["data"]) / f"{n}.npy", allow_pickle=False)
-        for n in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
-    }
-    metrics: dict[str, float] = {}
-    test_pred = np.zeros(0, np.int32)
-    test_prob = np.zeros((0, job["num_classes"]))
-    for split in ("train", "val", "test"):
-        x, y = data[f"x_{split}"], data[f"y_{split}"]
-        probs = _predict(model, x, job["num_classes"])
-        pred = np.argmax(probs, axis=1).astype(np.int32)
-        metrics[f"{split}_accuracy"] = float(np.mean(pred == y)) if len(y) else float("nan")
-        metrics[f"{split}_loss"] = labels.cross_entropy(probs, y) if len(y) else float("nan")
-        if split == "test":
-            test_pred, test_prob = pred, probs
-    metrics["gap"] = metrics["train_accuracy"] - metrics["val_accuracy"]
-    result = {"status": "ok", "metrics": metrics, **_model_facts(model)}
-    result["confusion_matrix"] = _confusion(data["y_test"], test_pred, job["num_classes"])
-    result["samples"] = _samples(data["x_test"], data["y_test"], test_pred, test_prob)
+def evaluate(job: dict[str, Any], custom: dict[str, Any] | None, out: Path) -> dict[str, Any]:
+    """Metrics, confusion matrix, samples and layer table for one task's trained model.
+
+    With `custom` (student mode), the predictions go to `out/<split>.npy` for the grader to
+    score, and only the model's facts are returned.
+    """
+    model = _load(job["model"], job["function"], custom)
+    images = {s: np.load(Path(job["data"]) / f"x_{s}.npy", allow_pickle=False) for s in SPLITS}
+    outputs = {s: _predict(model, images[s], job["num_classes"]) for s in SPLITS}
+    result = {"status": "ok", **_model_facts(model)}
     if job.get("base_model") and job.get("built_model"):
-        result["base_reuse"] = _base_reuse(job["base_model"], job["built_model"])
-    return result
+        base = _load(job["base_model"], "the base model", None)
+        result["base_reuse"] = count_reused(
+            base, _load(job["built_model"], "build_transfer", custom)
+        )
+    if custom is not None:
+        out.mkdir()
+        for split, array in outputs.items():
+            np.save(out / f"{split}.npy", array.astype(np.float32), allow_pickle=False)
+        return result
+    truth = {s: np.load(Path(job["data"]) / f"y_{s}.npy", allow_pickle=False) for s in SPLITS}
+    return {**result, **scoring.score(outputs, truth, images["test"], job["num_classes"])}
 
 
-def _load(path: str, function: str) -> Any:
+def _student_objects(submission: Path) -> dict[str, Any]:
+    """The submission's classes and functions, by name, for loading its custom layers."""
+    module = import_submission(submission)
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if inspect.isclass(value) or inspect.isfunction(value)
+    }
+
+
+def _load(path: str, function: str, custom: dict[str, Any] | None) -> Any:
+    """Load a `.keras` file: in safe mode with Keras' own classes, or with the student's."""
     import keras
 
-    custom = _custom_classes(path)
-    if custom:
+    if custom is not None:
+        try:
+            return keras.models.load_model(
+                path, custom_objects=custom, compile=False, safe_mode=False
+            )
+        except Exception as exc:  # noqa: BLE001 - the student's classes failed to rebuild
+            raise EvaluationError(
+                "bad_model_file",
+                f"The model trained from `{function}` could not be loaded with your custom "
+                f"classes ({_first_line(exc)}). Give each custom layer a `get_config()` that "
+                "returns every argument of its `__init__`.",
+            ) from None
+    found = _custom_classes(path)
+    if found:
         raise EvaluationError(
             "custom_objects",
             f"The model from `{function}` uses "
-            f"{', '.join(sorted(custom))}, which the grader cannot load "
+            f"{', '.join(sorted(found))}, which the grader cannot load "
             "safely (their code would have to run outside your sandbox). "
             "Build it from standard Keras layers only: no Lambda layers "
             "and no custom layer classes.",
@@ -88,11 +121,11 @@ def _load(path: str, function: str) -> Any:
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a model file is untrusted input
-        text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        text = _first_line(exc)
         kind = (
             "custom_objects"
             if "custom" in text.lower() or "lambda" in text.lower()
-            else ("bad_model_file")
+            else "bad_model_file"
         )
         raise EvaluationError(
             kind,
@@ -102,6 +135,10 @@ def _load(path: str, function: str) -> Any:
         ) from None
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
 def _custom_classes(path: str) -> set[str]:
     """Classes in a `.keras` file's config that are not Keras' own, found without loading."""
     try:
@@ -109,6 +146,11 @@ def _custom_classes(path: str) -> set[str]:
             config = json.loads(archive.read("config.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return set()  # unreadable: load_model reports it
+    return custom_classes_in(config)
+
+
+def custom_classes_in(config: Any) -> set[str]:
+    """Lambda layers and classes from outside Keras in a serialized model config."""
     found: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -132,15 +174,13 @@ def _predict(model: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     if len(x) == 0:
         return np.zeros((0, num_classes))
     outputs = model.predict(x.astype(np.float32) / 255.0, batch_size=256, verbose=0)
-    outputs = np.asarray(outputs, dtype=np.float64)
-    if outputs.ndim != 2 or outputs.shape[0] != len(x) or not np.all(np.isfinite(outputs)):
+    try:
+        return scoring.checked_outputs(outputs, len(x), num_classes)
+    except ValueError as exc:
         raise EvaluationError(
             "bad_predictions",
-            "The trained model produced predictions that "
-            f"are not finite class scores (shape {outputs.shape}). Check the "
-            "last layer and that training did not diverge.",
-        )
-    return labels.as_probabilities(outputs)
+            f"The trained model's {exc}. Check the last layer and that training did not diverge.",
+        ) from None
 
 
 def _model_facts(model: Any) -> dict[str, Any]:
@@ -174,36 +214,6 @@ def _layer_table(model: Any, prefix: str = "") -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _confusion(y: np.ndarray, pred: np.ndarray, n: int) -> list[list[int]]:
-    matrix = np.zeros((n, n), dtype=np.int64)
-    np.add.at(matrix, (y, pred), 1)
-    return matrix.tolist()
-
-
-def _samples(x: np.ndarray, y: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> list[dict]:
-    """The first test images (the test split is already shuffled), as small PNGs."""
-    from PIL import Image
-
-    samples = []
-    for i in range(min(SAMPLE_COUNT, len(x))):
-        buffer = io.BytesIO()
-        Image.fromarray(x[i]).save(buffer, format="PNG")
-        samples.append(
-            {
-                "true": int(y[i]),
-                "pred": int(pred[i]),
-                "confidence": float(probs[i, pred[i]]),
-                "image_png": base64.b64encode(buffer.getvalue()).decode(),
-            }
-        )
-    return samples
-
-
-def _base_reuse(base_path: str, built_path: str) -> dict[str, int]:
-    """How many of the base's weighted layers the model held, unchanged, when built."""
-    return count_reused(_load(base_path, "the base model"), _load(built_path, "build_transfer"))
 
 
 def count_reused(base: Any, built: Any) -> dict[str, int]:

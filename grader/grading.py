@@ -40,6 +40,7 @@ def grade_assignment(
     only: Sequence[str] = (),
     force: bool = False,
     isolation: str | None = None,
+    memory_cap: str | None = None,
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
@@ -51,7 +52,7 @@ def grade_assignment(
         SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
     """
     folders = find_submissions(submissions, only)
-    ctx = prepare(assignment_dir, out_dir, data_dir, isolation, progress)
+    ctx = prepare(assignment_dir, out_dir, data_dir, isolation, progress, memory_cap=memory_cap)
     slots: Queue[int] = Queue()
     for slot in range(max(1, jobs_count)):
         slots.put(slot)
@@ -86,8 +87,11 @@ def prepare(
     isolation: str | None,
     progress: Progress | None,
     mode: str = GRADE,
+    memory_cap: str | None = None,
 ) -> Context:
     """Load the spec, build (or reuse) the split and the base model.
+
+    `isolation` and `memory_cap` force a level and a memory cap (default: the best found).
 
     The caller owns `ctx.work` (a temp folder) and removes it when done.
     """
@@ -108,7 +112,7 @@ def prepare(
         splits_dir=splits_dir,
         split_key=splits_dir.name,
         data_fingerprint=source.fingerprint,
-        level=sandbox.detect_isolation(isolation),
+        isolation=sandbox.detect(isolation, memory_cap),
         work=jobs.make_work_root(),
         progress=progress or (lambda *_: None),
         mode=mode,
@@ -149,7 +153,7 @@ def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> d
         tasks[task.id] = train_task(ctx, staged, task, work, slot)
         resume.save_task(store, task.id, prov, tasks[task.id], work)
         ctx.progress(student, task.id, f"trained: {tasks[task.id]['status']}")
-    evaluate_tasks(ctx, tasks, work, slot)
+    evaluate_tasks(ctx, tasks, staged, work, slot)
     result = _result(ctx, folder, tasks, prov, staged.notebook_dropped)
     write_json_atomic(result_path, _finite(result))
     resume.clear(store)
@@ -166,6 +170,7 @@ def _provenance(ctx: Context, folder: Path) -> dict[str, Any]:
         submission=submission_hash(folder),
         seed=ctx.assignment.seed,
         isolation=ctx.level,
+        memory_cap=ctx.isolation.memory_cap,
         base_model=base,
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import sandbox
+from grader import memcap, sandbox
 from grader.results import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -23,8 +23,12 @@ class Job:
     """A job folder: `in/` (read-only for the child) and `out/` (its only writable place)."""
 
     root: Path
-    level: str
+    isolation: sandbox.Isolation
     slot: int
+
+    @property
+    def level(self) -> str:
+        return self.isolation.level
 
     @property
     def inputs(self) -> Path:
@@ -52,9 +56,9 @@ def make_work_root() -> Path:
     return root
 
 
-def new_job(work_root: Path, label: str, level: str, slot: int) -> Job:
+def new_job(work_root: Path, label: str, isolation: sandbox.Isolation, slot: int) -> Job:
     """Fresh, unguessable job folders; the output folder belongs to the child's uid."""
-    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), level, slot)
+    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), isolation, slot)
     job.root.chmod(0o711)
     job.inputs.mkdir(mode=0o755)
     job.outputs.mkdir(mode=0o700)
@@ -87,9 +91,7 @@ def run_job(
 ) -> sandbox.Outcome:
     """Write the request into `in/` and run the worker module on it."""
     request_file = job.inputs / "request.json"
-    if job.level == sandbox.LANDLOCK:  # the worker confines itself before any student code
-        request = {**request, "landlock": sandbox.landlock_paths(job.inputs, job.outputs)}
-    request_file.write_text(json.dumps(request))
+    request_file.write_text(json.dumps(worker_request(job, request, memory_gb)))
     request_file.chmod(0o644)
     mounts = [sandbox.Mount(job.inputs, "/job/in"), sandbox.Mount(job.outputs, "/job/out", True)]
     limits = sandbox.Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30))
@@ -99,10 +101,21 @@ def run_job(
         mounts=mounts,
         workdir=job.outputs,
         limits=limits,
-        level=job.level,
+        isolation=job.isolation,
         slot=job.slot,
         on_line=on_line,
     )
+
+
+def worker_request(job: Job, request: dict[str, Any], memory_gb: float) -> dict[str, Any]:
+    """The request plus what the worker applies to itself: Landlock rules, a GPU memory cap."""
+    extra: dict[str, Any] = {}
+    if job.level == sandbox.LANDLOCK:  # the worker confines itself before any student code
+        gpus = job.isolation.gpus
+        extra["landlock"] = sandbox.landlock_paths(job.inputs, job.outputs, gpus)
+    if job.isolation.memory_cap == memcap.TENSORFLOW:
+        extra["gpu_memory_mb"] = int(memory_gb * 1024)
+    return {**request, **extra}
 
 
 def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_MAX_BYTES) -> Path:

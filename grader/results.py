@@ -88,6 +88,7 @@ def provenance(
     submission: str,
     seed: int,
     isolation: str,
+    memory_cap: str,
     base_model: dict | None,
 ) -> dict[str, Any]:
     """Everything needed to tell whether a stored result is still valid, and to reproduce it."""
@@ -100,6 +101,7 @@ def provenance(
         "submission_hash": submission,
         "seed": seed,
         "isolation": isolation,
+        "memory_cap": memory_cap,
         "tensorflow": _version("tensorflow-cpu") or _version("tensorflow"),
         "keras": _version("keras"),
         "numpy": _version("numpy"),

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import memcap
+
 BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
 LEVELS = (BUBBLEWRAP, LANDLOCK, RLIMITS)  # strongest first
 FIRST_UID = 61000  # throw-away uids for children when the grader runs as root
@@ -51,6 +53,30 @@ def allow_children() -> None:
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """How children run here: the isolation level, how memory is capped, the GPUs they see."""
+
+    level: str
+    memory_cap: str = memcap.ADDRESS_SPACE
+    gpus: tuple[str, ...] = ()
+    cgroup: memcap.CgroupParent | None = None  # where memory-capped child cgroups go
+
+    def describe(self) -> str:
+        gpus = f"{len(self.gpus)} GPU device(s)" if self.gpus else "CPU only"
+        return f"{self.level}, memory cap: {self.memory_cap}, {gpus}"
+
+
+def detect(level: str | None = None, memory_cap: str | None = None) -> Isolation:
+    """The strongest isolation this machine allows, with `level`/`memory_cap` if forced."""
+    gpus = memcap.gpu_devices()
+    if "CUDA_VISIBLE_DEVICES" in os.environ and not os.environ["CUDA_VISIBLE_DEVICES"].strip():
+        gpus = ()  # the instructor hid the GPUs
+    cgroup = memcap.find_parent()
+    cap = memcap.choose(memory_cap, gpus, cgroup is not None)
+    return Isolation(detect_isolation(level), cap, gpus, cgroup if cap == memcap.CGROUP else None)
+
+
+@dataclass(frozen=True)
 class Limits:
     """Resource limits of one child."""
 
@@ -80,6 +106,7 @@ class Outcome:
     seconds: float
     log_tail: str
     disk_exceeded: bool = False
+    out_of_memory: bool = False  # killed by its memory cgroup
 
 
 def harden_grader_process() -> None:
@@ -115,11 +142,11 @@ def _probe(command: list[str], env: dict[str, str] | None = None) -> bool:
     return done.returncode == 0
 
 
-def landlock_paths(inputs: Path, outputs: Path) -> dict[str, list[str]]:
+def landlock_paths(inputs: Path, outputs: Path, gpus: tuple[str, ...]) -> dict[str, list[str]]:
     """What a Landlock-confined child may read and write: its Python, our code, its job."""
     system = ["/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev"]
     read = system + [str(p) for p in python_paths()] + [str(PROJECT_ROOT / "grader"), str(inputs)]
-    return {"read": read, "write": [str(outputs), "/dev/null"]}
+    return {"read": read, "write": [str(outputs), "/dev/null", *gpus]}
 
 
 def child_uid(slot: int) -> int | None:
@@ -175,6 +202,7 @@ def _bwrap_prefix(
     mounts: list[Mount],
     uid: int | None,
     env: dict[str, str] | None = None,
+    gpus: tuple[str, ...] = (),
 ) -> list[str]:
     argv = [
         "bwrap",
@@ -207,6 +235,8 @@ def _bwrap_prefix(
             argv += ["--ro-bind", etc, etc]
     for path in python_paths():
         argv += ["--ro-bind", str(path), str(path)]
+    for device in gpus:
+        argv += ["--dev-bind", device, device]
     argv += ["--ro-bind", str(PROJECT_ROOT / "grader"), "/opt/grader/grader"]
     for m in mounts:
         argv += ["--bind" if m.writable else "--ro-bind", str(m.host), m.inside]
@@ -217,8 +247,8 @@ def _bwrap_prefix(
     return argv
 
 
-def child_environment(level: str, home: str) -> dict[str, str]:
-    """A scrubbed environment: nothing of the grader's reaches the child."""
+def child_environment(level: str, home: str, gpus: tuple[str, ...] = ()) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's reaches the child but GPU choice."""
     pythonpath = "/opt/grader" if level == BUBBLEWRAP else str(PROJECT_ROOT)
     env = {
         "PATH": "/usr/bin:/bin",
@@ -234,7 +264,10 @@ def child_environment(level: str, home: str) -> dict[str, str]:
         "CUDA_VISIBLE_DEVICES": "",
         "KERAS_HOME": f"{home}/.keras",
     }
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks, not secrets
+    if gpus:
+        del env["CUDA_VISIBLE_DEVICES"]
+    keep = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") + (("CUDA_VISIBLE_DEVICES",) if gpus else ())
+    for key in keep:  # machine quirks and the instructor's GPU choice, not secrets
         if key in os.environ:
             env[key] = os.environ[key]
     return env
@@ -247,11 +280,12 @@ def run(
     mounts: list[Mount],
     workdir: Path,
     limits: Limits,
-    level: str,
+    isolation: Isolation,
     slot: int,
     on_line: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Run `python -m module request` isolated at `level`; never raises for child failures.
+    """Run `python -m module request` isolated as `isolation` says; never raises for child
+    failures.
 
     Args:
         module: the worker module, e.g. "grader.train_worker".
@@ -259,34 +293,39 @@ def run(
         mounts: host folders the child may see (bubblewrap), in order.
         workdir: the child's current folder (host path; in bubblewrap `/job/out` if mounted).
         limits: resource limits.
-        level: BUBBLEWRAP or RLIMITS.
+        isolation: the level, memory cap and GPUs (from `detect`).
         slot: parallel slot, which picks the child's throw-away uid.
         on_line: called with each line the child prints (for progress).
     """
     python = str(Path(sys.prefix) / "bin" / "python")
     command = [python, "-m", module, request_inside]
-    uid = child_uid(slot)
+    uid, level, gpus = child_uid(slot), isolation.level, isolation.gpus
     if level == BUBBLEWRAP:
-        inner_env = child_environment(level, "/tmp")
-        command = _bwrap_prefix(mounts, uid, inner_env) + ["--chdir", "/job/out", "--"] + command
+        inner_env = child_environment(level, "/tmp", gpus)
+        prefix = _bwrap_prefix(mounts, uid, inner_env, gpus)
+        command = prefix + ["--chdir", "/job/out", "--"] + command
         env = {"PATH": "/usr/bin:/bin"}
     else:
-        env = child_environment(level, str(workdir))
+        env = child_environment(level, str(workdir), gpus)
     if _stopping.is_set():
         raise Interrupted
+    cgroup = _job_cgroup(isolation, limits, workdir)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=workdir,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-        preexec_fn=lambda: _apply_limits(limits),
-        **_drop_kwargs(slot),
-    )
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=lambda: _child_setup(limits, isolation.memory_cap, cgroup, uid),
+        )
+    except BaseException:
+        _remove_cgroup(isolation, cgroup)
+        raise
     tail: deque[bytes] = deque()
     reader = threading.Thread(target=_drain, args=(proc, tail, on_line), daemon=True)
     reader.start()
@@ -301,6 +340,8 @@ def run(
     finally:
         _kill_group(proc)
         sweep(uid)
+        out_of_memory = bool(cgroup and isolation.cgroup and isolation.cgroup.oom_kills(cgroup))
+        _remove_cgroup(isolation, cgroup)
         with _live_lock:
             _live.discard(proc)
     reader.join(timeout=5)
@@ -316,7 +357,21 @@ def run(
         round(time.monotonic() - started, 2),
         text,
         disk_exceeded,
+        out_of_memory,
     )
+
+
+def _job_cgroup(isolation: Isolation, limits: Limits, workdir: Path) -> Path | None:
+    """A memory cgroup for one child, when memory is capped that way."""
+    if isolation.memory_cap != memcap.CGROUP or isolation.cgroup is None:
+        return None
+    name = f"grader-{os.getpid()}-{workdir.parent.name}"
+    return isolation.cgroup.create(name, limits.memory_bytes)
+
+
+def _remove_cgroup(isolation: Isolation, cgroup: Path | None) -> None:
+    if cgroup is not None and isolation.cgroup is not None:
+        isolation.cgroup.remove(cgroup)
 
 
 def _watch(
@@ -351,11 +406,27 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _apply_limits(limits: Limits) -> None:
-    """Runs in the child between fork and exec."""
+def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int | None) -> None:
+    """Runs in the child between fork and exec: join the memory cgroup while still root,
+    set the limits, then drop to the throw-away uid."""
+    if cgroup is not None:
+        memcap.join(cgroup)
+    _apply_limits(limits, memory_cap)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> None:
     cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
+    memory = {  # CUDA reserves huge address ranges, so only the address-space cap counts them
+        memcap.ADDRESS_SPACE: (resource.RLIMIT_AS, limits.memory_bytes),
+        memcap.TENSORFLOW: (resource.RLIMIT_DATA, limits.memory_bytes),
+        memcap.CGROUP: (resource.RLIMIT_DATA, resource.RLIM_INFINITY),
+    }[memory_cap]
     for which, value in (
-        (resource.RLIMIT_AS, limits.memory_bytes),
+        memory,
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_NPROC, limits.max_processes),
         (resource.RLIMIT_FSIZE, limits.max_file_bytes),

@@ -49,6 +49,7 @@ def check_submission(
     data_dir: Path | None,
     full: bool = False,
     isolation: str | None = None,
+    memory_cap: str | None = None,
     progress: Any = None,
 ) -> tuple[list[Row], dict[str, Any] | None]:
     """Run the quick self-check (or, with `full`, a whole grading on the validation split).
@@ -59,7 +60,9 @@ def check_submission(
     """
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         folder = submission_folder(Path(submission), Path(tmp))
-        ctx = prepare(assignment_dir, out_dir, data_dir, isolation, progress, mode=CHECK)
+        ctx = prepare(
+            assignment_dir, out_dir, data_dir, isolation, progress, CHECK, memory_cap=memory_cap
+        )
         try:
             if full:
                 result = grade_submission(ctx, folder, slot=0, force=True)
@@ -97,11 +100,11 @@ def quick_rows(ctx: Context, folder: Path) -> list[Row]:
     for task in ctx.assignment.tasks.values():
         ctx.progress(folder.name, task.id, "checking")
         record = train_task(ctx, staged, task, work, slot=0, quick=True)
-        rows += task_rows(task, record)
+        rows += task_rows(task, record, ctx.assignment.allow_custom_objects)
     return rows
 
 
-def task_rows(task: Task, record: dict[str, Any]) -> list[Row]:
+def task_rows(task: Task, record: dict[str, Any], allow_custom: bool = False) -> list[Row]:
     """Rows for one task: steps passed, the step that failed with its fix, steps not reached."""
     rows, failed = [], False
     for text, kinds in STEPS:
@@ -116,7 +119,18 @@ def task_rows(task: Task, record: dict[str, Any]) -> list[Row]:
         rows.append(Row(task.id, "grades without error", PROBLEM, record["error"] or ""))
     if record["status"] == "ok":
         rows += _extra_rows(task, record)
+        if record.get("custom_layers"):
+            rows.append(_custom_row(task, record["custom_layers"], allow_custom))
     return rows
+
+
+def _custom_row(task: Task, custom: list[str], allowed: bool) -> Row:
+    text, uses = "standard Keras layers only", f"uses {', '.join(custom)}"
+    if allowed:
+        return Row(task.id, text, WARNING, f"{uses}: allowed here, but scored in your sandbox "
+                   "and flagged as such to the instructor")  # fmt: skip
+    return Row(task.id, text, PROBLEM, f"{uses}: grading refuses custom and Lambda layers "
+               "(loading them would run your code); build the model from keras.layers")  # fmt: skip
 
 
 def _extra_rows(task: Task, record: dict[str, Any]) -> list[Row]:

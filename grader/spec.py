@@ -419,14 +419,7 @@ def load_assignment(directory: Path | str) -> Assignment:
         splits=splits,
         tasks=tasks,
         base_model=base,
-        allow_custom_objects=r.get(
-            "allow_custom_objects",
-            bool,
-            False,
-            check=lambda v: v is False,  # refused until evaluation in the student's sandbox exists
-            expected="false: models with custom layers or Lambda layers are always refused in "
-            "this version (scoring them would run student code)",
-        ),
+        allow_custom_objects=r.get("allow_custom_objects", bool, False),
         spec_hash=_spec_hash(raw, directory, base),
     )
 

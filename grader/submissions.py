@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.context import GradingError
@@ -23,6 +23,7 @@ class Staged:
     error_kind: str | None = None
     error: str | None = None
     notebook_dropped: list[dict] = field(default_factory=list)
+    student: str = ""  # the submission folder's name, for progress lines
 
 
 def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
@@ -57,6 +58,10 @@ def read_student_name(folder: Path) -> dict[str, str | None]:
 
 def stage(folder: Path, target: Path) -> Staged:
     """Copy one student's files (links skipped, size capped); turn a notebook into a module."""
+    return replace(_stage(folder, target), student=folder.name)
+
+
+def _stage(folder: Path, target: Path) -> Staged:
     try:
         copy_tree(folder, target)
     except (OSError, ValueError) as exc:

@@ -57,30 +57,48 @@ def confine(request: dict[str, Any]) -> None:
         landlock.restrict(request["landlock"]["read"], request["landlock"]["write"])
 
 
+def limit_gpu_memory(request: dict[str, Any]) -> None:
+    """Where memory is capped by TensorFlow (a GPU, no cgroup), cap each GPU's memory.
+
+    Must run before anything touches a GPU. A no-op on machines without one.
+    """
+    if not request.get("gpu_memory_mb"):
+        return
+    import tensorflow as tf
+
+    config = [tf.config.LogicalDeviceConfiguration(memory_limit=request["gpu_memory_mb"])]
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.set_logical_device_configuration(gpu, config)
+
+
 def train(request: dict[str, Any]) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
+    limit_gpu_memory(request)
     keras.utils.set_random_seed(request["seed"])
     tf.config.experimental.enable_op_determinism()
     quick = bool(request.get("quick"))  # self-check: the same steps, a few training steps only
     data = _load_inputs(Path(request["data"]), sample=QUICK_SAMPLE if quick else None)
-    module = _import_submission(Path(request["submission"]))
+    module = import_submission(Path(request["submission"]))
     settings = _training_settings(module, request)
     base = _load_base(request) if request["call"] == "base" else None
     model = _build(module, request, base)
     _validate_model(model, request)
     extras: dict[str, Any] = {"activation": _output_activation(model)}
-    if base is not None and quick:
-        from grader.eval_worker import count_reused
+    if quick:  # what the self-check warns about before grading would refuse it
+        from grader.eval_worker import count_reused, custom_classes_in
 
-        extras["base_reuse"] = count_reused(base, model)
+        config = keras.saving.serialize_keras_object(model)
+        extras["custom_layers"] = sorted(custom_classes_in(config))
+        if base is not None:
+            extras["base_reuse"] = count_reused(base, model)
     elif base is not None:  # the grader checks reuse against the model as built, before fit
-        model.save(Path(request["out"]) / "built.keras")
+        _save(model, Path(request["out"]) / "built.keras")
     loss, fmt = _compile(model, request, settings)
     history = _fit(model, data, fmt, request, {**settings, "epochs": 1} if quick else settings)
     if not quick:
-        model.save(Path(request["out"]) / "model.keras")
+        _save(model, Path(request["out"]) / "model.keras")
     return {
         "history": history,
         "epochs": len(history["loss"]),
@@ -91,6 +109,17 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
         "params": int(model.count_params()),
         **extras,
     }
+
+
+def _save(model: Any, path: Path) -> None:
+    try:
+        model.save(path)
+    except Exception as exc:  # noqa: BLE001 - e.g. a custom layer without get_config()
+        raise TaskError(
+            "save_error",
+            f"The trained model could not be saved: {_describe(exc)}. A custom layer needs a "
+            "`get_config()` returning every argument of its `__init__`.",
+        ) from None
 
 
 def _output_activation(model: Any) -> str:
@@ -109,7 +138,7 @@ def _load_inputs(folder: Path, sample: int | None = None) -> dict[str, np.ndarra
     return arrays
 
 
-def _import_submission(path: Path) -> Any:
+def import_submission(path: Path) -> Any:
     sys.path.insert(0, str(path.parent))  # a submission may import its own helper modules
     spec = importlib.util.spec_from_file_location("submission", path)
     assert spec is not None and spec.loader is not None

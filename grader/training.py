@@ -46,6 +46,7 @@ def empty_task(ctx: Context, task: Task) -> dict[str, Any]:
         "confusion_matrix": None,
         "samples": [],
         "base_reuse": None,
+        "evaluated_in": None,
     }
 
 
@@ -59,7 +60,7 @@ def train_task(
     result = empty_task(ctx, task)
     if staged.error_kind:
         return {**result, "error_kind": staged.error_kind, "error": staged.error}
-    job = jobs.new_job(work, task.id, ctx.level, slot)
+    job = jobs.new_job(work, task.id, ctx.isolation, slot)
     copy_tree(staged.folder, job.inputs / "submission")
     inputs = train_arrays(ctx, task.split)
     if task.uses_base and ctx.base is not None:
@@ -84,7 +85,7 @@ def train_task(
         request,
         wall_seconds=budget + task.limits.startup_seconds,
         memory_gb=task.limits.memory_gb,
-        on_line=lambda line: ctx.progress(staged.folder.name, task.id, line[16:]),
+        on_line=lambda line: ctx.progress(staged.student, task.id, line[16:]),
     )
     result["log_tail"] = jobs.log_tail(outcome)
     return {**result, **_read_training(job, task, outcome, work / task.id, quick)}
@@ -137,6 +138,11 @@ def _read_training(
 def crash_message(outcome: sandbox.Outcome, detail: str) -> str:
     """Why a child ended without its report, in words a student can act on."""
     log = outcome.log_tail
+    if outcome.out_of_memory:
+        return (
+            "The training process stopped early: it used more memory than its limit and the "
+            "kernel stopped it. Use a smaller model or batch size; see the log below."
+        )
     signals = {
         11: "it crashed with a segmentation fault",
         25: f"it wrote a file larger than {sandbox.Limits.max_file_bytes // 2**20} MB",
@@ -182,8 +188,10 @@ def _validated_training(report: dict, task: Task) -> dict[str, Any]:
 def _quick_facts(report: dict) -> dict[str, Any]:
     """What only the self-check reads from the child (it checks the student's own work)."""
     reuse = report.get("base_reuse")
+    custom = report.get("custom_layers")
     return {
         "params": int(report["params"]),
+        "custom_layers": [str(c)[:80] for c in custom[:20]] if isinstance(custom, list) else [],
         "activation": str(report.get("activation", "linear"))[:40],
         "base_reuse": {k: int(reuse[k]) for k in ("base_layers", "reused_layers", "frozen_layers")}
         if isinstance(reuse, dict)

@@ -1,6 +1,7 @@
 """Each way a submission can fail becomes that task's error, with a message naming the fix.
 
 One real grading run (real child processes, real CIFAR-10 images) covers every fixture.
+Timeouts, crashes by signal and resource limits are the hostile suite's (tests/test_hostile.py).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ FAILURES = {
         "training_config",
         "TRAINING['scratch']['epochs'] must be an integer from 1 to 5",
     ),
-    "timeout": ("timeout", "Training did not finish within this task's limit of 12 s"),
     "exits-early": ("crash", "it exited with code 3 before saving the model"),
     "bad-signature": ("bad_signature", "`build_scratch` must accept (input_shape, num_classes)"),
     "build-raises": ("build_error", "raised ValueError"),
@@ -68,7 +68,7 @@ def results(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPath
 def test_failure_is_reported_with_its_fix(results: dict, student: str) -> None:
     kind, message = FAILURES[student]
     task = results[student]["tasks"]["scratch"]
-    assert task["status"] == ("timeout" if kind == "timeout" else "error")
+    assert task["status"] == "error"
     assert task["error_kind"] == kind, task["error"]
     assert message in task["error"]
     assert results[student]["score"] == 0

@@ -25,6 +25,7 @@ HOSTILE = FIXTURES / "hostile"
 ASSIGNMENT = HOSTILE / "assignment"
 PORT = 47811
 LEVELS = list(sandbox.LEVELS)
+JOBS = 2
 
 
 class Listener:
@@ -96,9 +97,23 @@ def _leftover_processes() -> list[int]:
     return [pid for uid in uids for pid in sandbox._pids_of_uid(uid)]
 
 
+@pytest.fixture(scope="module")
+def honest_alone(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The honest twin graded in a batch of its own (strongest level): what every level's
+    batch must reproduce exactly, hostile neighbours or not."""
+    tmp = tmp_path_factory.mktemp("alone")
+    shutil.copytree(HOSTILE / "honest", tmp / "submissions" / "honest")
+    return grade_assignment(
+        ASSIGNMENT, submissions=tmp / "submissions", out_dir=tmp / "out", data_dir=data_dir
+    )[0]
+
+
 @pytest.fixture(scope="module", params=LEVELS)
 def batch(
-    request: pytest.FixtureRequest, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    honest_alone: dict,
 ) -> dict:
     level = request.param
     available = sandbox.LEVELS[sandbox.LEVELS.index(sandbox.detect_isolation()) :]
@@ -114,16 +129,11 @@ def batch(
             submissions=folder,
             out_dir=out,
             data_dir=data_dir,
-            jobs_count=2,
+            jobs_count=JOBS,
             isolation=level,
         )
     finally:
         listener.close()
-    alone = tmp / "alone"
-    shutil.copytree(folder / "honest", alone / "honest")
-    honest_alone = grade_assignment(
-        ASSIGNMENT, submissions=alone, out_dir=tmp / "out-alone", data_dir=data_dir, isolation=level
-    )[0]
     return {
         "level": level,
         "results": {r["student"]: r for r in results},

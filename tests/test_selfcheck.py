@@ -82,3 +82,24 @@ def test_full_check_grades_on_the_validation_split_like_the_instructor(
         # and they equal what the instructor's run records for the validation split
         assert mine["metrics"]["val_accuracy"] == task["metrics"]["val_accuracy"]
         assert mine["metrics"]["train_accuracy"] == task["metrics"]["train_accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("assignment", "status", "says"),
+    [
+        (FIXTURES / "hostile" / "assignment", selfcheck.PROBLEM, "grading refuses custom"),
+        (FIXTURES / "custom" / "assignment", selfcheck.WARNING, "scored in your sandbox"),
+    ],
+)
+def test_custom_layers_are_flagged_before_grading(
+    data_dir: Path, session_out: Path, assignment: Path, status: str, says: str
+) -> None:
+    rows, _ = selfcheck.check_submission(
+        FIXTURES / "custom" / "lambda-layer",
+        assignment_dir=assignment,
+        out_dir=session_out,
+        data_dir=data_dir,
+    )
+    row = statuses(rows, "scratch")["standard Keras layers only"]
+    assert row.status == status
+    assert "a Lambda layer" in row.detail and says in row.detail

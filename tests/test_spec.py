@@ -14,6 +14,7 @@ ONE_TASK = (FIXTURES / "assignments" / "one-task" / "assignment.toml").read_text
 
 
 def write_spec(tmp_path: Path, text: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "assignment.toml").write_text(text)
     return tmp_path
 
@@ -59,7 +60,7 @@ def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
         ("train_per_class = 20", "train_per_class = 4995", "at most 5,000 train+val"),
         ("epochs = 2,", "epochs = 9,", "at most limits.max_epochs=5"),
         ("seed = 7", "seed = true", "must be an integer"),
-        ("seed = 7", "seed = 7\nallow_custom_objects = true", "are always refused in this version"),
+        ("seed = 7", 'seed = 7\nallow_custom_objects = "yes"', "must be true or false"),
     ],
 )
 def test_invalid_spec_names_key_value_and_expectation(
@@ -71,6 +72,12 @@ def test_invalid_spec_names_key_value_and_expectation(
     message = str(info.value)
     assert expected in message
     assert str(tmp_path / "assignment.toml") in message
+
+
+def test_custom_objects_are_off_unless_the_spec_allows_them(tmp_path: Path) -> None:
+    assert load_assignment(write_spec(tmp_path / "off", ONE_TASK)).allow_custom_objects is False
+    allowed = ONE_TASK.replace("seed = 7", "seed = 7\nallow_custom_objects = true", 1)
+    assert load_assignment(write_spec(tmp_path / "on", allowed)).allow_custom_objects is True
 
 
 def test_missing_spec_says_how_to_point_at_one(tmp_path: Path) -> None:

@@ -63,6 +63,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "page": "Page",
         "of": "of",
         "notebook": "Notebook lines the grader dropped",
+        "scored_in_sandbox": "Scored in your sandbox: this model uses custom layers or Lambda "
+        "layers, so the grader loaded it with your code, as this assignment allows. Your code "
+        "received the images but never the labels.",
+        "sandbox_footnote": "† scored in the student's sandbox (custom layers or Lambda layers): "
+        "the student's code ran while the model was scored, so read that submission before "
+        "relying on the figure.",
         "summary_title": "Class summary",
         "students": "Students",
         "images": "images",
@@ -155,6 +161,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "page": "Página",
         "of": "de",
         "notebook": "Líneas del cuaderno que el corrector descartó",
+        "scored_in_sandbox": "Evaluado en tu entorno aislado: este modelo usa capas propias o "
+        "capas Lambda, así que el corrector lo cargó con tu código, como permite esta tarea. "
+        "Tu código recibió las imágenes, pero nunca las etiquetas.",
+        "sandbox_footnote": "† evaluado en el entorno aislado del estudiante (capas propias o "
+        "Lambda): su código se ejecutó mientras se medía el modelo; revisa esa entrega antes "
+        "de fiarte de la cifra.",
         "summary_title": "Resumen de la clase",
         "students": "Estudiantes",
         "images": "imágenes",

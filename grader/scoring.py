@@ -1,0 +1,84 @@
+"""Scores from class probabilities and true labels: accuracies, losses, confusion, samples.
+
+Pure numpy (plus Pillow for the sample thumbnails). The safe-mode evaluation child calls it
+with its own predictions; the grader calls it with predictions made in a student's sandbox
+(models with custom layers), so that the labels never reach student code.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+
+from grader import labels
+
+SPLITS = ("train", "val", "test")
+SAMPLE_COUNT = 16
+
+
+def checked_outputs(outputs: Any, rows: int, num_classes: int) -> np.ndarray:
+    """Model outputs as probability rows, after checking their shape and values.
+
+    Raises:
+        ValueError: not a finite (rows, num_classes) array of numbers (or (rows, 1) for a
+            single sigmoid unit on a two-class task).
+    """
+    array = np.asarray(outputs)
+    widths = (num_classes, 1) if num_classes == 2 else (num_classes,)
+    if array.ndim != 2 or array.shape[0] != rows or array.shape[1] not in widths:
+        raise ValueError(f"predictions have shape {array.shape}, expected ({rows}, {num_classes})")
+    if array.dtype.kind not in "fiu" or not np.all(np.isfinite(array)):
+        raise ValueError("predictions are not all finite numbers")
+    return labels.as_probabilities(array.astype(np.float64))
+
+
+def score(
+    probabilities: dict[str, np.ndarray],
+    truth: dict[str, np.ndarray],
+    x_test: np.ndarray,
+    num_classes: int,
+) -> dict[str, Any]:
+    """Metrics per split, the overfitting gap, the test confusion matrix and samples."""
+    metrics: dict[str, float] = {}
+    predicted: dict[str, np.ndarray] = {}
+    for split in SPLITS:
+        probs, y = probabilities[split], truth[split]
+        predicted[split] = np.argmax(probs, axis=1).astype(np.int32)
+        metrics[f"{split}_accuracy"] = (
+            float(np.mean(predicted[split] == y)) if len(y) else float("nan")
+        )
+        metrics[f"{split}_loss"] = labels.cross_entropy(probs, y) if len(y) else float("nan")
+    metrics["gap"] = metrics["train_accuracy"] - metrics["val_accuracy"]
+    return {
+        "metrics": metrics,
+        "confusion_matrix": confusion(truth["test"], predicted["test"], num_classes),
+        "samples": samples(x_test, truth["test"], predicted["test"], probabilities["test"]),
+    }
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, n: int) -> list[list[int]]:
+    matrix = np.zeros((n, n), dtype=np.int64)
+    np.add.at(matrix, (y, pred), 1)
+    return matrix.tolist()
+
+
+def samples(x: np.ndarray, y: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> list[dict]:
+    """The first test images (the test split is already shuffled), as small PNGs."""
+    from PIL import Image
+
+    found = []
+    for i in range(min(SAMPLE_COUNT, len(x))):
+        buffer = io.BytesIO()
+        Image.fromarray(x[i]).save(buffer, format="PNG")
+        found.append(
+            {
+                "true": int(y[i]),
+                "pred": int(pred[i]),
+                "confidence": float(probs[i, pred[i]]),
+                "image_png": base64.b64encode(buffer.getvalue()).decode(),
+            }
+        )
+    return found
