@@ -420,19 +420,20 @@ def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int 
 
 def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> None:
     cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
-    memory = {  # CUDA reserves huge address ranges, so only the address-space cap counts them
-        memcap.ADDRESS_SPACE: (resource.RLIMIT_AS, limits.memory_bytes),
-        memcap.TENSORFLOW: (resource.RLIMIT_DATA, limits.memory_bytes),
-        memcap.CGROUP: (resource.RLIMIT_DATA, resource.RLIM_INFINITY),
-    }[memory_cap]
-    for which, value in (
-        memory,
+    rlimits = [
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_NPROC, limits.max_processes),
         (resource.RLIMIT_FSIZE, limits.max_file_bytes),
         (resource.RLIMIT_NOFILE, limits.max_open_files),
         (resource.RLIMIT_CORE, 0),
-    ):
+    ]
+    # RLIMIT_AS counts reserved address space too (CUDA reserves plenty); RLIMIT_DATA only
+    # writable private memory. Under a memory cgroup, the cgroup is the cap.
+    if memory_cap == memcap.ADDRESS_SPACE:
+        rlimits.append((resource.RLIMIT_AS, limits.memory_bytes))
+    elif memory_cap == memcap.TENSORFLOW:
+        rlimits.append((resource.RLIMIT_DATA, limits.memory_bytes))
+    for which, value in rlimits:
         resource.setrlimit(which, (value, value))
 
 

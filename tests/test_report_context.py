@@ -72,3 +72,25 @@ def test_unknown_language_is_a_clear_error() -> None:
     result["assignment"]["language"] = "fr"
     with pytest.raises(ValueError, match="No report translation for language 'fr'"):
         student_context(result)
+
+
+def test_dropped_notebook_lines_are_explained_in_the_reports_language() -> None:
+    from grader.notebook import notebook_json_to_module
+
+    cells = ["import keras\n%matplotlib inline\nfor i in range(3):\n    print(i)\nplt.show()"]
+    notebook = {"cells": [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}
+    dropped = [vars(d) for d in notebook_json_to_module(json.dumps(notebook)).dropped]
+    assert len(dropped) == 3
+    result = {**load("alvaro-pequeno"), "notebook_dropped": dropped}
+    result["assignment"] = {**result["assignment"], "language": "es"}
+    lines = student_context(result)["dropped"]
+    assert [d["where"] for d in lines] == [
+        "celda 1, línea 2",
+        "celda 1, línea 3",
+        "celda 1, línea 5",
+    ]
+    assert [d["reason"].split(" (")[0] for d in lines] == [
+        "magia de IPython",
+        "bloque `for` a nivel de módulo",
+        "llamada a nivel de módulo",
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.report.i18n import CHECK_NAMES, strings
+from grader.report.i18n import CHECK_NAMES, dropped_reason, strings
 
 FEEDBACK_KEYS = {
     "min_test_accuracy": "fb_accuracy",
@@ -111,6 +111,11 @@ def student_context(result: dict[str, Any]) -> dict[str, Any]:
         "checks": check_rows(result, language),
         "comparison": words["comparison_text"].format(**compared) if compared else None,
         "provenance": _provenance(result["provenance"]),
+        "dropped": [
+            {"where": words["dropped_line"].format(cell=d["cell"], line=d["line"]),
+             "code": d["code"], "reason": dropped_reason(d["reason"], language)}
+            for d in result.get("notebook_dropped") or []
+        ],
     }  # fmt: skip
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from grader import notebook
+
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Grading report",
@@ -63,6 +67,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "page": "Page",
         "of": "of",
         "notebook": "Notebook lines the grader dropped",
+        "dropped_line": "cell {cell}, line {line}",
         "scored_in_sandbox": "Scored in your sandbox: this model uses custom layers or Lambda "
         "layers, so the grader loaded it with your code, as this assignment allows. Your code "
         "received the images but never the labels.",
@@ -161,6 +166,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "page": "Página",
         "of": "de",
         "notebook": "Líneas del cuaderno que el corrector descartó",
+        "dropped_line": "celda {cell}, línea {line}",
         "scored_in_sandbox": "Evaluado en tu entorno aislado: este modelo usa capas propias o "
         "capas Lambda, así que el corrector lo cargó con tu código, como permite esta tarea. "
         "Tu código recibió las imágenes, pero nunca las etiquetas.",
@@ -218,6 +224,39 @@ CHECK_NAMES = {
         "beats_scratch": "supera a scratch en ≥ {t:.2f}",
     },
 }
+
+
+# Why a notebook line was dropped is stored in English (grader/notebook.py); these are the
+# other languages' versions, keyed by the English text.
+_KEPT_ES = "solo se conservan importaciones, definiciones y constantes"
+DROPPED_REASONS = {
+    "es": {
+        "IPython cell magic (the whole cell is not Python)":
+            "magia de celda de IPython (la celda entera no es Python)",
+        "IPython cell magic": "magia de celda de IPython",
+        "IPython magic": "magia de IPython",
+        "shell command": "orden de la terminal",
+        "IPython help": "ayuda de IPython",
+        'the `if __name__ == "__main__":` block does not run during grading':
+            'el bloque `if __name__ == "__main__":` no se ejecuta al corregir',
+        notebook.CALL: "llamada a nivel de módulo (el código que entrena o dibuja no se "
+                       "ejecuta al corregir)",
+        f"not a constant ({notebook.KEPT})": f"no es una constante ({_KEPT_ES})",
+        f"top-level statement ({notebook.KEPT})": f"instrucción a nivel de módulo ({_KEPT_ES})",
+        "block": "bloque `{keyword}` a nivel de módulo (" + _KEPT_ES + ")",
+    },
+}  # fmt: skip
+
+
+def dropped_reason(reason: str, language: str) -> str:
+    """A dropped notebook line's reason in the report's language (English if unknown)."""
+    table = DROPPED_REASONS.get(language, {})
+    if reason in table:
+        return table[reason]
+    block = re.fullmatch(r"top-level `(\w+)` block \((.*)\)", reason)
+    if block and block[2] == notebook.KEPT and "block" in table:
+        return table["block"].format(keyword=block[1])
+    return reason
 
 
 def strings(language: str) -> dict[str, str]:
