@@ -106,9 +106,27 @@ def provenance(
         "keras": _version("keras"),
         "numpy": _version("numpy"),
         "python": platform.python_version(),
+        "cpu": cpu_description(),
         "base_model": base_model,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def cpu_description() -> str:
+    """The CPU model and its vector extensions: TensorFlow's kernels, and so the last digits
+    of every result, depend on them (same machine, same numbers; another CPU, close ones)."""
+    model, flags = platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == platform.machine():
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = [f for f in ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
+    return f"{model} ({' '.join(vector) or 'no AVX'})"
 
 
 def _version(package: str) -> str | None:

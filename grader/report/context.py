@@ -132,8 +132,8 @@ def _matrix(task: dict[str, Any]) -> list[list[dict[str, Any]]]:
 
 def _provenance(prov: dict[str, Any]) -> list[tuple[str, str]]:
     keys = ("grader_version", "data_fingerprint", "spec_hash", "submission_hash", "seed",
-            "isolation", "tensorflow", "keras", "python", "date")  # fmt: skip
-    return [(k, str(prov.get(k))) for k in keys]
+            "isolation", "memory_cap", "tensorflow", "keras", "python", "cpu", "date")  # fmt: skip
+    return [(k, str(prov[k])) for k in keys if k in prov]  # older results lack some
 
 
 def summary_context(results: list[dict[str, Any]], language: str) -> dict[str, Any]:
