@@ -25,6 +25,7 @@ STEPS = (
     ("input shape (32, 32, 3)", {"wrong_input_shape"}),
     ("one output unit per class", {"wrong_output_shape"}),
     ("parameters within the hard limit", {"too_many_params"}),
+    ("the model can be saved", {"save_error"}),
     ("a loss the grader can feed labels to", {"unsupported_loss"}),
     ("trains a few steps (no NaN, no shape error)", {"nan_loss", "training_error", "crash",
                                                      "timeout", "disk_limit", "bad_output"}),

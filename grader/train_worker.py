@@ -89,8 +89,7 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
     if quick:  # what the self-check warns about before grading would refuse it
         from grader.eval_worker import count_reused, custom_classes_in
 
-        config = keras.saving.serialize_keras_object(model)
-        extras["custom_layers"] = sorted(custom_classes_in(config))
+        extras["custom_layers"] = sorted(custom_classes_in(_config(model)))
         if base is not None:
             extras["base_reuse"] = count_reused(base, model)
     elif base is not None:  # the grader checks reuse against the model as built, before fit
@@ -115,11 +114,25 @@ def _save(model: Any, path: Path) -> None:
     try:
         model.save(path)
     except Exception as exc:  # noqa: BLE001 - e.g. a custom layer without get_config()
-        raise TaskError(
-            "save_error",
-            f"The trained model could not be saved: {_describe(exc)}. A custom layer needs a "
-            "`get_config()` returning every argument of its `__init__`.",
-        ) from None
+        raise _unsavable(exc) from None
+
+
+def _config(model: Any) -> dict[str, Any]:
+    """The model's serialized config, as saving would write it (the self-check's view)."""
+    import keras
+
+    try:
+        return keras.saving.serialize_keras_object(model)
+    except Exception as exc:  # noqa: BLE001 - the same failure saving would hit when graded
+        raise _unsavable(exc) from None
+
+
+def _unsavable(exc: BaseException) -> TaskError:
+    return TaskError(
+        "save_error",
+        f"The trained model could not be saved: {_describe(exc)}. A custom layer needs a "
+        "`get_config()` returning every argument of its `__init__`.",
+    )
 
 
 def _output_activation(model: Any) -> str:
