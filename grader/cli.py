@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from grader import __version__, memcap, sandbox
+from grader import __version__, memcap, sandbox, uids
 from grader.console import ProgressDisplay, check_table, results_table
 from grader.context import GradingError
 from grader.data import DataError
@@ -169,7 +169,7 @@ def _doctor(args: argparse.Namespace) -> int:
     where = f"v{cgroup.version} at {cgroup.path}" if cgroup else "cannot be created here"
     print(f"memory cap: {isolation.memory_cap} (memory cgroup: {where})")
     print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
-    print(f"child uid: {sandbox.child_uid(0) or 'same as grader (grader is not root)'}")
+    print(f"child uid: {uids.child_uid(0) or 'same as grader (grader is not root)'}")
     if level == sandbox.LANDLOCK:
         print("landlock: file access limited to the job, TCP denied; no PID/network namespace")
     elif level == sandbox.RLIMITS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import memcap, sandbox
+from grader import memcap, sandbox, uids
 from grader.results import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -62,7 +62,7 @@ def new_job(work_root: Path, label: str, isolation: sandbox.Isolation, slot: int
     job.root.chmod(0o711)
     job.inputs.mkdir(mode=0o755)
     job.outputs.mkdir(mode=0o700)
-    uid = sandbox.child_uid(slot)
+    uid = uids.child_uid(slot)
     if uid is not None:
         os.chown(job.outputs, uid, uid)
     return job

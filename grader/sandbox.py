@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import os
 import resource
 import shutil
@@ -18,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import memcap
+from grader import memcap, uids
 
 BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
 LEVELS = (BUBBLEWRAP, LANDLOCK, RLIMITS)  # strongest first
-FIRST_UID = 61000  # throw-away uids for children when the grader runs as root
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_BYTES = 16_000
 SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
@@ -125,7 +123,7 @@ def detect_isolation(forced: str | None = None) -> str:
         if forced not in LEVELS:
             raise ValueError(f"Unknown isolation level {forced!r}; use one of {LEVELS}.")
         return forced
-    if shutil.which("bwrap") and _probe(_bwrap_prefix([], child_uid(0)) + ["/bin/true"]):
+    if shutil.which("bwrap") and _probe(_bwrap_prefix([], uids.child_uid(0)) + ["/bin/true"]):
         return BUBBLEWRAP
     python = str(Path(sys.prefix) / "bin" / "python")
     probe = "from grader import landlock; landlock.restrict([], [])"
@@ -149,46 +147,8 @@ def landlock_paths(inputs: Path, outputs: Path, gpus: tuple[str, ...]) -> dict[s
     return {"read": read, "write": [str(outputs), "/dev/null", *gpus]}
 
 
-def child_uid(slot: int) -> int | None:
-    """A separate unprivileged uid per parallel slot, when we are root and can switch.
-
-    Each uid is leased with a lock file for the grader's lifetime, so two graders running at
-    once (a batch and a self-check, say) never share one: the sweep kills by uid.
-    """
-    if os.geteuid() != 0:
-        return None
-    with _lease_lock:
-        if slot not in _leases:
-            _leases[slot] = _lease_uid()
-        return _leases[slot]
-
-
-_leases: dict[int, int] = {}
-_lease_files: list[int] = []  # open descriptors holding the locks
-_lease_lock = threading.Lock()
-LEASE_DIR = Path("/tmp/grader-uid-leases")
-UID_RANGE = 4096
-
-
-def _lease_uid() -> int:
-    LEASE_DIR.mkdir(mode=0o755, exist_ok=True)
-    taken = set(_leases.values())
-    for uid in range(FIRST_UID, FIRST_UID + UID_RANGE):
-        if uid in taken:
-            continue
-        fd = os.open(LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        _lease_files.append(fd)
-        return uid
-    raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
-
-
 def _drop_kwargs(slot: int) -> dict:
-    uid = child_uid(slot)
+    uid = uids.child_uid(slot)
     return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
 
 
@@ -299,7 +259,7 @@ def run(
     """
     python = str(Path(sys.prefix) / "bin" / "python")
     command = [python, "-m", module, request_inside]
-    uid, level, gpus = child_uid(slot), isolation.level, isolation.gpus
+    uid, level, gpus = uids.child_uid(slot), isolation.level, isolation.gpus
     if level == BUBBLEWRAP:
         inner_env = child_environment(level, "/tmp", gpus)
         prefix = _bwrap_prefix(mounts, uid, inner_env, gpus)
@@ -339,7 +299,7 @@ def run(
         )
     finally:
         _kill_group(proc)
-        sweep(uid)
+        uids.sweep(uid)
         out_of_memory = bool(cgroup and isolation.cgroup and isolation.cgroup.oom_kills(cgroup))
         _remove_cgroup(isolation, cgroup)
         with _live_lock:
@@ -455,39 +415,3 @@ def _kill_group(proc: subprocess.Popen, wait: bool = True) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     if wait:
         proc.wait()
-
-
-def sweep(uid: int | None, patience: float = 5.0) -> None:
-    """Kill every process left under a child's throw-away uid (daemons included), and reap
-    them: an unreaped zombie still counts against that uid's process limit."""
-    if uid is None:
-        return
-    deadline = time.monotonic() + patience
-    while (pids := _pids_of_uid(uid)) and time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
-        _reap(pids)
-
-
-def _pids_of_uid(uid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def _reap(pids: list[int]) -> None:
-    """Collect zombies of killed orphans re-parented to us (we are a subreaper).
-
-    Only these pids: waiting on any child would steal exit codes from parallel jobs.
-    """
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader import sandbox, uids
 from grader.grading import grade_assignment
 from tests.conftest import FIXTURES, ROOT
 
@@ -93,8 +93,8 @@ def _fill(path: Path, targets: list[str]) -> None:
 
 
 def _leftover_processes() -> list[int]:
-    uids = {sandbox.child_uid(slot) for slot in range(2)}  # the uids this process leased
-    return [pid for uid in uids for pid in sandbox._pids_of_uid(uid)]
+    leased = {uids.child_uid(slot) for slot in range(2)}  # the uids this process leased
+    return [pid for uid in leased for pid in uids.pids_of_uid(uid)]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import grading, sandbox
+from grader import grading, uids
 from grader.grading import grade_assignment
 from tests.conftest import FIXTURES, ROOT, fixture_submissions
 
@@ -60,5 +60,5 @@ def test_ctrl_c_kills_children_and_says_how_to_resume(data_dir: Path, tmp_path: 
 
 
 def _throwaway_processes() -> list[int]:
-    uids = range(sandbox.FIRST_UID, sandbox.FIRST_UID + 64)
-    return [pid for uid in uids for pid in sandbox._pids_of_uid(uid)]
+    throwaway = range(uids.FIRST_UID, uids.FIRST_UID + 64)
+    return [pid for uid in throwaway for pid in uids.pids_of_uid(uid)]
