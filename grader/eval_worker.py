@@ -23,8 +23,6 @@ import numpy as np
 from grader import scoring
 from grader.train_worker import TaskError, confine, import_submission, limit_gpu_memory
 
-SPLITS = scoring.SPLITS
-
 
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
@@ -65,8 +63,8 @@ def evaluate(job: dict[str, Any], custom: dict[str, Any] | None, out: Path) -> d
     score, and only the model's facts are returned.
     """
     model = _load(job["model"], job["function"], custom)
-    images = {s: np.load(Path(job["data"]) / f"x_{s}.npy", allow_pickle=False) for s in SPLITS}
-    outputs = {s: _predict(model, images[s], job["num_classes"]) for s in SPLITS}
+    images = _arrays(job, "x")
+    outputs = {s: _predict(model, images[s], job["num_classes"]) for s in scoring.SPLITS}
     result = {"status": "ok", **_model_facts(model)}
     if job.get("base_model") and job.get("built_model"):
         base = _load(job["base_model"], "the base model", None)
@@ -78,8 +76,14 @@ def evaluate(job: dict[str, Any], custom: dict[str, Any] | None, out: Path) -> d
         for split, array in outputs.items():
             np.save(out / f"{split}.npy", array.astype(np.float32), allow_pickle=False)
         return result
-    truth = {s: np.load(Path(job["data"]) / f"y_{s}.npy", allow_pickle=False) for s in SPLITS}
+    truth = _arrays(job, "y")
     return {**result, **scoring.score(outputs, truth, images["test"], job["num_classes"])}
+
+
+def _arrays(job: dict[str, Any], kind: str) -> dict[str, np.ndarray]:
+    """The task's images (`x`) or labels (`y`) per split."""
+    folder = Path(job["data"])
+    return {s: np.load(folder / f"{kind}_{s}.npy", allow_pickle=False) for s in scoring.SPLITS}
 
 
 def _student_objects(submission: Path) -> dict[str, Any]:

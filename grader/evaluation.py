@@ -16,7 +16,13 @@ import numpy as np
 
 from grader import data, jobs, scoring
 from grader.context import CHECK, Context
-from grader.results import ChildOutputError, read_child_file, read_child_json
+from grader.results import (
+    ChildOutputError,
+    checked_base_reuse,
+    checked_count,
+    read_child_file,
+    read_child_json,
+)
 from grader.submissions import SUBMISSION_FILE, Staged, copy_tree
 
 TASK_SECONDS = 60
@@ -50,16 +56,13 @@ def evaluate_tasks(
     what = "validation split (self-check)" if ctx.mode == CHECK else "hidden test split"
     ctx.progress(staged.student, "evaluation", f"scoring on the {what}")
     evaluated = _run_evaluation(ctx, list(trained), work, slot, staged=None)
-    custom = [t for t in trained if evaluated.get(t, {}).get("error_kind") == "custom_objects"]
-    if custom and ctx.assignment.allow_custom_objects:
+    refused = [t for t in trained if evaluated.get(t, {}).get("error_kind") == "custom_objects"]
+    sandboxed = refused if ctx.assignment.allow_custom_objects else []
+    if sandboxed:
         ctx.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
-        evaluated.update(_run_evaluation(ctx, custom, work, slot, staged=staged))
+        evaluated.update(_run_evaluation(ctx, sandboxed, work, slot, staged=staged))
     for task_id, record in trained.items():
-        where = (
-            STUDENT_SANDBOX
-            if task_id in custom and ctx.assignment.allow_custom_objects
-            else SAFE_MODE
-        )
+        where = STUDENT_SANDBOX if task_id in sandboxed else SAFE_MODE
         record.update(_merged(evaluated.get(task_id), record), evaluated_in=where)
 
 
@@ -96,11 +99,13 @@ def _scored_by_grader(ctx: Context, job: jobs.Job, task_id: str, facts: Any) -> 
     """Score predictions made in the student's sandbox against labels it never saw."""
     if not isinstance(facts, dict) or facts.get("status") != "ok":
         return facts
-    split = ctx.splits_dir / ctx.assignment.tasks[task_id].split
+    split_name = ctx.assignment.tasks[task_id].split
     parts = _parts(ctx)
-    arrays = data.load_split(split, (f"x_{parts['test']}", *(f"y_{p}" for p in parts.values())))
+    arrays = data.load_split(
+        ctx.splits_dir / split_name, (f"x_{parts['test']}", *(f"y_{p}" for p in parts.values()))
+    )
     truth = {s: arrays[f"y_{part}"] for s, part in parts.items()}
-    num_classes = len(ctx.assignment.splits[ctx.assignment.tasks[task_id].split].classes)
+    num_classes = len(ctx.assignment.splits[split_name].classes)
     try:
         probabilities = {
             s: scoring.checked_outputs(
@@ -126,7 +131,9 @@ def _child_array(path: Path) -> np.ndarray:
 
 def _checked_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """The model facts a student-side child reported, checked against their schema."""
-    counts = {k: _count(facts[k]) for k in ("params", "trainable_params", "non_trainable_params")}
+    counts = {
+        k: checked_count(facts[k]) for k in ("params", "trainable_params", "non_trainable_params")
+    }
     layers = facts["layers"]
     if not isinstance(layers, list) or len(layers) > 2000:
         raise ValueError("the layer table is not a list of at most 2,000 layers")
@@ -135,21 +142,13 @@ def _checked_facts(facts: dict[str, Any]) -> dict[str, Any]:
             "name": str(row["name"])[:120],
             "type": str(row["type"])[:80],
             "output_shape": str(row["output_shape"])[:80],
-            "params": _count(row["params"]),
+            "params": checked_count(row["params"]),
             "trainable": bool(row["trainable"]),
         }
         for row in layers
     ]
-    reuse = facts.get("base_reuse")
-    if reuse is not None:
-        reuse = {k: _count(reuse[k]) for k in ("base_layers", "reused_layers", "frozen_layers")}
+    reuse = checked_base_reuse(facts.get("base_reuse"))
     return {"status": "ok", **counts, "layers": table, "base_reuse": reuse}
-
-
-def _count(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**12:
-        raise ValueError(f"{value!r:.40} is not a count")
-    return value
 
 
 def _stage_task(

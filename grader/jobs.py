@@ -15,7 +15,6 @@ from grader import memcap, sandbox, uids
 from grader.results import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
-STARTUP_SECONDS = 90  # importing TensorFlow, loading data and building the model
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ def choose(forced: str | None, gpus: tuple[str, ...], cgroup_works: bool) -> str
         if forced == CGROUP and not cgroup_works:
             raise ValueError(
                 "A memory cgroup cannot be created here: the grader needs write access to its "
-                "own cgroup (v1 `memory` hierarchy, or v2 with +memory in cgroup.subtree_control)."
+                "own cgroup (v1 `memory` hierarchy, or v2 with +memory in cgroup.subtree_control). "
+                "Run without --memory-cap to use the best cap this machine allows."
             )
         return forced
     if not gpus:

@@ -16,8 +16,16 @@ CONTAINER_CALLS = frozenset({"dict", "tuple", "list", "set", "frozenset"})
 # Cell magics whose body is ordinary Python that Jupyter runs in the notebook's namespace
 # (`%%timeit` runs it in a throwaway scope, `%%bash`, `%%html`, ... are not Python).
 PYTHON_CELL_MAGICS = frozenset({"time", "capture"})
+# Why a line was dropped (stored in results in English; reports translate these texts).
 KEPT = "only imports, definitions and constants are kept"
 CALL = "top-level call (training/plotting code does not run during grading)"
+WHOLE_CELL_MAGIC = "IPython cell magic (the whole cell is not Python)"
+CELL_MAGIC = "IPython cell magic"
+MAGIC, SHELL, HELP = "IPython magic", "shell command", "IPython help"
+MAIN_BLOCK = 'the `if __name__ == "__main__":` block does not run during grading'
+NOT_CONSTANT = f"not a constant ({KEPT})"
+STATEMENT = f"top-level statement ({KEPT})"
+BLOCK = "top-level `{keyword}` block (" + KEPT + ")"
 BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 # What a constant's value may be made of; ast.walk also yields operators and contexts.
 CONSTANT_PARTS = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Starred, ast.UnaryOp,
@@ -137,9 +145,8 @@ def _strip_magics(source: str, cell: int) -> tuple[str, list[DroppedStatement]]:
     if lines[first].lstrip().startswith("%%"):  # IPython only honours a cell magic up top
         magic = lines[first].strip()
         if magic[2:].split(" ", 1)[0] not in PYTHON_CELL_MAGICS:
-            reason = "IPython cell magic (the whole cell is not Python)"
-            return "", [DroppedStatement(cell, first + 1, _short(magic), reason)]
-        dropped.append(DroppedStatement(cell, first + 1, _short(magic), "IPython cell magic"))
+            return "", [DroppedStatement(cell, first + 1, _short(magic), WHOLE_CELL_MAGIC)]
+        dropped.append(DroppedStatement(cell, first + 1, _short(magic), CELL_MAGIC))
         lines[first] = ""
     for number, kind in _magic_lines(lines).items():
         line = lines[number - 1]
@@ -179,11 +186,11 @@ def _magic_kind(line: str) -> str | None:
     if equals and _names(target) and value.lstrip()[:1] in ("!", "%"):
         line = value.lstrip()  # `files = !ls`, `t = %timeit -o f()`
     if line.startswith("%"):
-        return "IPython magic"
+        return MAGIC
     if line.startswith("!"):
-        return "shell command"
+        return SHELL
     if line.startswith("?") or (line.endswith("?") and _names(line.rstrip("?"))):
-        return "IPython help"
+        return HELP
     return None
 
 
@@ -295,11 +302,11 @@ def _constant(value: ast.expr, names: set[str]) -> bool:
 
 def _reason(node: ast.stmt, first_line: str) -> str:
     if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
-        return 'the `if __name__ == "__main__":` block does not run during grading'
+        return MAIN_BLOCK
     if isinstance(node, BLOCKS):  # name the keyword the student wrote: `for`, `with`, ...
-        return f"top-level `{first_line.split()[0].rstrip(':')}` block ({KEPT})"
+        return BLOCK.format(keyword=first_line.split()[0].rstrip(":"))
     if any(isinstance(n, ast.Call) for n in ast.walk(node)):
         return CALL
     if isinstance(node, ast.Assign | ast.AnnAssign):
-        return f"not a constant ({KEPT})"
-    return f"top-level statement ({KEPT})"
+        return NOT_CONSTANT
+    return STATEMENT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -69,6 +70,22 @@ def read_child_json(path: Path, max_bytes: int = 4 * 2**20) -> dict[str, Any]:
     return data
 
 
+def checked_count(value: Any) -> int:
+    """A non-negative integer a child reported (a parameter or layer count)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**12:
+        raise ValueError(f"{value!r:.40} is not a count")
+    return value
+
+
+def checked_base_reuse(value: Any) -> dict[str, int] | None:
+    """A child's base-reuse report ({base_layers, reused_layers, frozen_layers}), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("base_reuse is not a table of counts")
+    return {k: checked_count(value[k]) for k in ("base_layers", "reused_layers", "frozen_layers")}
+
+
 def submission_hash(folder: Path) -> str:
     """Content hash of every file of a submission (names included)."""
     digest = hashlib.sha256()
@@ -112,6 +129,7 @@ def provenance(
     }
 
 
+@functools.cache
 def cpu_description() -> str:
     """The CPU model and its vector extensions: TensorFlow's kernels, and so the last digits
     of every result, depend on them (same machine, same numbers; another CPU, close ones)."""

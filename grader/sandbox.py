@@ -69,7 +69,8 @@ def detect(level: str | None = None, memory_cap: str | None = None) -> Isolation
     gpus = memcap.gpu_devices()
     if "CUDA_VISIBLE_DEVICES" in os.environ and not os.environ["CUDA_VISIBLE_DEVICES"].strip():
         gpus = ()  # the instructor hid the GPUs
-    cgroup = memcap.find_parent()
+    wants_cgroup = memory_cap == memcap.CGROUP or (memory_cap is None and bool(gpus))
+    cgroup = memcap.find_parent() if wants_cgroup else None  # probed only when it could be used
     cap = memcap.choose(memory_cap, gpus, cgroup is not None)
     return Isolation(detect_isolation(level), cap, gpus, cgroup if cap == memcap.CGROUP else None)
 

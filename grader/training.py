@@ -8,7 +8,7 @@ from typing import Any
 
 from grader import jobs, sandbox
 from grader.context import Context, train_arrays, train_request
-from grader.results import ChildOutputError, read_child_json
+from grader.results import ChildOutputError, checked_base_reuse, checked_count, read_child_json
 from grader.spec import Task
 from grader.submissions import SUBMISSION_FILE, Staged, copy_tree
 
@@ -187,13 +187,10 @@ def _validated_training(report: dict, task: Task) -> dict[str, Any]:
 
 def _quick_facts(report: dict) -> dict[str, Any]:
     """What only the self-check reads from the child (it checks the student's own work)."""
-    reuse = report.get("base_reuse")
     custom = report.get("custom_layers")
     return {
-        "params": int(report["params"]),
+        "params": checked_count(report["params"]),
         "custom_layers": [str(c)[:80] for c in custom[:20]] if isinstance(custom, list) else [],
         "activation": str(report.get("activation", "linear"))[:40],
-        "base_reuse": {k: int(reuse[k]) for k in ("base_layers", "reused_layers", "frozen_layers")}
-        if isinstance(reuse, dict)
-        else None,
+        "base_reuse": checked_base_reuse(report.get("base_reuse")),
     }

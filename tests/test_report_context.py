@@ -94,3 +94,14 @@ def test_dropped_notebook_lines_are_explained_in_the_reports_language() -> None:
         "bloque `for` a nivel de módulo",
         "llamada a nivel de módulo",
     ]
+
+
+def test_every_reason_to_drop_a_notebook_line_has_a_spanish_text() -> None:
+    from grader import notebook
+    from grader.report.i18n import dropped_reason
+
+    reasons = [notebook.WHOLE_CELL_MAGIC, notebook.CELL_MAGIC, notebook.MAGIC, notebook.SHELL,
+               notebook.HELP, notebook.MAIN_BLOCK, notebook.CALL, notebook.NOT_CONSTANT,
+               notebook.STATEMENT, notebook.BLOCK.format(keyword="while")]  # fmt: skip
+    untranslated = [r for r in reasons if dropped_reason(r, "es") == r]
+    assert untranslated == []

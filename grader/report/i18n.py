@@ -226,26 +226,25 @@ CHECK_NAMES = {
 }
 
 
-# Why a notebook line was dropped is stored in English (grader/notebook.py); these are the
-# other languages' versions, keyed by the English text.
+# Why a notebook line was dropped is stored in English (grader/notebook.py's texts); these
+# are the other languages' versions, keyed by those texts.
 _KEPT_ES = "solo se conservan importaciones, definiciones y constantes"
 DROPPED_REASONS = {
     "es": {
-        "IPython cell magic (the whole cell is not Python)":
-            "magia de celda de IPython (la celda entera no es Python)",
-        "IPython cell magic": "magia de celda de IPython",
-        "IPython magic": "magia de IPython",
-        "shell command": "orden de la terminal",
-        "IPython help": "ayuda de IPython",
-        'the `if __name__ == "__main__":` block does not run during grading':
-            'el bloque `if __name__ == "__main__":` no se ejecuta al corregir',
+        notebook.WHOLE_CELL_MAGIC: "magia de celda de IPython (la celda entera no es Python)",
+        notebook.CELL_MAGIC: "magia de celda de IPython",
+        notebook.MAGIC: "magia de IPython",
+        notebook.SHELL: "orden de la terminal",
+        notebook.HELP: "ayuda de IPython",
+        notebook.MAIN_BLOCK: 'el bloque `if __name__ == "__main__":` no se ejecuta al corregir',
         notebook.CALL: "llamada a nivel de módulo (el código que entrena o dibuja no se "
                        "ejecuta al corregir)",
-        f"not a constant ({notebook.KEPT})": f"no es una constante ({_KEPT_ES})",
-        f"top-level statement ({notebook.KEPT})": f"instrucción a nivel de módulo ({_KEPT_ES})",
-        "block": "bloque `{keyword}` a nivel de módulo (" + _KEPT_ES + ")",
+        notebook.NOT_CONSTANT: f"no es una constante ({_KEPT_ES})",
+        notebook.STATEMENT: f"instrucción a nivel de módulo ({_KEPT_ES})",
+        notebook.BLOCK: "bloque `{keyword}` a nivel de módulo (" + _KEPT_ES + ")",
     },
 }  # fmt: skip
+_BLOCK = re.compile(re.escape(notebook.BLOCK).replace(re.escape("{keyword}"), r"(?P<keyword>\w+)"))
 
 
 def dropped_reason(reason: str, language: str) -> str:
@@ -253,9 +252,9 @@ def dropped_reason(reason: str, language: str) -> str:
     table = DROPPED_REASONS.get(language, {})
     if reason in table:
         return table[reason]
-    block = re.fullmatch(r"top-level `(\w+)` block \((.*)\)", reason)
-    if block and block[2] == notebook.KEPT and "block" in table:
-        return table["block"].format(keyword=block[1])
+    block = _BLOCK.fullmatch(reason)
+    if block and notebook.BLOCK in table:
+        return table[notebook.BLOCK].format(keyword=block["keyword"])
     return reason
 
 
