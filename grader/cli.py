@@ -7,11 +7,12 @@ import signal
 import sys
 from pathlib import Path
 
-from grader import __version__, memcap, sandbox, uids
+from grader import __version__, sandbox
 from grader.console import ProgressDisplay, check_table, results_table
-from grader.context import GradingError
 from grader.data import DataError
-from grader.grading import default_data_dir, grade_assignment
+from grader.pipeline.context import GradingError
+from grader.pipeline.grading import default_data_dir, grade_assignment
+from grader.sandbox import memcap, uids
 from grader.spec import SpecError, load_assignment
 
 DEFAULT_ASSIGNMENT = Path("assignments/transfer-learning")
@@ -114,7 +115,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from grader.selfcheck import PROBLEM, check_submission
+    from grader.pipeline.selfcheck import PROBLEM, check_submission
 
     isolation = _start(args)
     rows, result = check_submission(

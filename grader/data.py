@@ -15,15 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.errors import DataError
 from grader.spec import CIFAR10_CLASSES, Assignment, Split, share_count
 
 SPLIT_FORMAT = 1  # bump when the selection algorithm changes, so old caches are not reused
 ARRAY_NAMES = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 PARTS = ("train", "test")
-
-
-class DataError(RuntimeError):
-    """The data set is missing or malformed; the message says where it was looked for."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.errors import SpecError
+
 CIFAR10_CLASSES = (
     "airplane",
     "automobile",
@@ -24,10 +26,6 @@ CHECK_KINDS = ("min_test_accuracy", "max_gap", "max_params", "reuses_base", "bea
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
 LANGUAGES = ("en", "es")
 TRAINING_KEYS = ("epochs", "batch_size", "early_stopping_patience")
-
-
-class SpecError(ValueError):
-    """An assignment spec is invalid; the message names file, key, value and the fix."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade_assignment
+from grader.pipeline.grading import grade_assignment
 from grader.report import render_student_report
 from tests.conftest import FIXTURES
 from tests.test_report import pdf_text

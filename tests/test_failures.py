@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade_assignment
+from grader.pipeline.grading import grade_assignment
 from tests.conftest import FIXTURES, fixture_submissions
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox, uids
-from grader.grading import grade_assignment
+from grader import sandbox
+from grader.pipeline.grading import grade_assignment
+from grader.sandbox import uids
 from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.slow

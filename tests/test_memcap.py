@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import jobs, memcap, sandbox
-from grader.grading import grade_assignment
+from grader.pipeline.grading import grade_assignment
+from grader import sandbox
+from grader.sandbox import jobs, memcap
 from tests.conftest import FIXTURES
 
 GPUS = ("/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.results import (
+from grader.pipeline.results import (
     ChildOutputError,
     is_reusable,
     read_child_file,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import grading, uids
-from grader.grading import grade_assignment
+from grader.pipeline import grading
+from grader.pipeline.grading import grade_assignment
+from grader.sandbox import uids
 from tests.conftest import FIXTURES, ROOT, fixture_submissions
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader import scoring
-from grader.evaluation import _checked_facts
+from grader.pipeline.evaluation import _checked_facts
 
 FACTS = {
     "params": 10,

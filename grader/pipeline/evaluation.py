@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from grader import data, jobs, scoring
-from grader.context import CHECK, Context
-from grader.results import (
+from grader import data, scoring
+from grader.pipeline.context import CHECK, Context
+from grader.pipeline.results import (
     ChildOutputError,
     checked_base_reuse,
     checked_count,
     read_child_file,
     read_child_json,
 )
-from grader.submissions import SUBMISSION_FILE, Staged, copy_tree
+from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
+from grader.sandbox import jobs
 
 TASK_SECONDS = 60
 KEPT = (
@@ -80,7 +81,7 @@ def _run_evaluation(
     limits = [ctx.assignment.tasks[t].limits for t in task_ids]
     outcome = jobs.run_job(
         job,
-        "grader.eval_worker",
+        "grader.worker.evaluate",
         request,
         wall_seconds=max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids),
         memory_gb=8 if labelled else max(lim.memory_gb for lim in limits),

@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import jobs, sandbox
+from grader import sandbox
+from grader.errors import GradingError  # noqa: F401
+from grader.sandbox import jobs
 from grader.spec import Assignment
 
 Progress = Callable[[str, str, str], None]  # (student, task, message)
 GRADE, CHECK = "grade", "check"  # instructor grading | student self-check (no hidden test split)
-
-
-class GradingError(RuntimeError):
-    """An instructor-side problem (spec, data, base model): the whole run stops."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from grader import jobs
-from grader.context import Context, GradingError, load_json, train_arrays, train_request
-from grader.results import ChildOutputError, read_child_json, write_json_atomic
+from grader.pipeline.context import Context, GradingError, load_json, train_arrays, train_request
+from grader.pipeline.results import ChildOutputError, read_child_json, write_json_atomic
+from grader.sandbox import jobs
 
 
 def ensure_base_model(ctx: Context) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def ensure_base_model(ctx: Context) -> dict[str, Any]:
         limits={"max_epochs": spec.training.epochs, "max_params": 10**8, "max_batch_size": 4096},
         module_file=job.inputs / "submission" / "base_model.py",
     )
-    outcome = jobs.run_job(job, "grader.train_worker", request, wall_seconds=3600, memory_gb=8)
+    outcome = jobs.run_job(job, "grader.worker.train", request, wall_seconds=3600, memory_gb=8)
     try:
         report = read_child_json(job.outputs / "train.json")
         if report.get("status") != "ok":

@@ -6,7 +6,7 @@ cannot touch. In student mode (an assignment with `allow_custom_objects = true`,
 with custom layers or Lambda layers) it runs in the student's sandbox instead: it imports the
 submission, loads the model with its classes, and writes only predictions, which the grader
 scores itself; that child never receives a label file.
-Run as: python -m grader.eval_worker REQUEST.json
+Run as: python -m grader.worker.evaluate REQUEST.json
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from grader import scoring
-from grader.train_worker import TaskError, confine, import_submission, limit_gpu_memory
+from grader.worker.train import TaskError, confine, import_submission, limit_gpu_memory
 
 
 def main(request_path: str) -> int:

@@ -6,11 +6,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grader import jobs, sandbox
-from grader.context import Context, train_arrays, train_request
-from grader.results import ChildOutputError, checked_base_reuse, checked_count, read_child_json
+from grader import sandbox
+from grader.pipeline.context import Context, train_arrays, train_request
+from grader.pipeline.results import (
+    ChildOutputError,
+    checked_base_reuse,
+    checked_count,
+    read_child_json,
+)
+from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
+from grader.sandbox import jobs
 from grader.spec import Task
-from grader.submissions import SUBMISSION_FILE, Staged, copy_tree
 
 QUICK_SECONDS = 60  # a self-check trains a few steps only
 
@@ -81,7 +87,7 @@ def train_task(
     budget = QUICK_SECONDS if quick else task.limits.max_seconds
     outcome = jobs.run_job(
         job,
-        "grader.train_worker",
+        "grader.worker.train",
         request,
         wall_seconds=budget + task.limits.startup_seconds,
         memory_gb=task.limits.memory_gb,

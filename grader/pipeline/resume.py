@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from grader.results import REUSE_KEYS, write_json_atomic
+from grader.pipeline.results import REUSE_KEYS, write_json_atomic
 
 MODEL_FILES = ("model.keras", "built.keras")
 

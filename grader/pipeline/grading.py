@@ -12,20 +12,22 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from grader import checks, data, jobs, resume, sandbox
-from grader.basemodel import ensure_base_model
-from grader.context import GRADE, Context, GradingError, Progress, load_json
-from grader.evaluation import evaluate_tasks
-from grader.results import (
+from grader import checks, data, sandbox
+from grader.pipeline import resume
+from grader.pipeline.basemodel import ensure_base_model
+from grader.pipeline.context import GRADE, Context, GradingError, Progress, load_json
+from grader.pipeline.evaluation import evaluate_tasks
+from grader.pipeline.results import (
     is_reusable,
     provenance,
     submission_hash,
     write_json_atomic,
     write_summary_csv,
 )
+from grader.pipeline.submissions import find_submissions, read_student_name, stage
+from grader.pipeline.training import train_task
+from grader.sandbox import jobs
 from grader.spec import load_assignment
-from grader.submissions import find_submissions, read_student_name, stage
-from grader.training import train_task
 
 __all__ = ["GradingError", "grade_assignment", "grade_submission", "prepare"]
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader.context import GradingError
+from grader.pipeline.context import GradingError
 
 SUBMISSION_FILE = "submission.py"
 NOTEBOOK_FILE = "submission.ipynb"

@@ -3,7 +3,7 @@
 This is the only place student code runs. It sees the training and validation arrays of
 its task (never the hidden test split) and writes `model.keras` plus `train.json` into its
 output folder; everything it writes is treated as untrusted by the grader.
-Run as: python -m grader.train_worker REQUEST.json
+Run as: python -m grader.worker.train REQUEST.json
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main(request_path: str) -> int:
 def confine(request: dict[str, Any]) -> None:
     """At the Landlock level, restrict this process before anything else is imported."""
     if request.get("landlock"):
-        from grader import landlock
+        from grader.sandbox import landlock
 
         landlock.restrict(request["landlock"]["read"], request["landlock"]["write"])
 
@@ -87,7 +87,7 @@ def train(request: dict[str, Any]) -> dict[str, Any]:
     _validate_model(model, request)
     extras: dict[str, Any] = {"activation": _output_activation(model)}
     if quick:  # what the self-check warns about before grading would refuse it
-        from grader.eval_worker import count_reused, custom_classes_in
+        from grader.worker.evaluate import count_reused, custom_classes_in
 
         extras["custom_layers"] = sorted(custom_classes_in(_config(model)))
         if base is not None:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.context import CHECK, Context, GradingError
-from grader.grading import grade_submission, prepare
+from grader.pipeline.context import CHECK, Context, GradingError
+from grader.pipeline.grading import grade_submission, prepare
+from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, stage
+from grader.pipeline.training import train_task
 from grader.spec import Task
-from grader.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, stage
-from grader.training import train_task
 
 OK, PROBLEM, WARNING, NOT_REACHED = "OK", "problem", "warning", "not reached"
 # The worker's steps in the order it takes them, with the error kinds each one reports.

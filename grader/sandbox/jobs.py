@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import memcap, sandbox, uids
-from grader.results import read_child_file
+from grader import sandbox
+from grader.sandbox import memcap, uids
+from grader.sandbox.childio import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
 

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import memcap, uids
+from grader.sandbox import memcap, uids
 
 BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
 LEVELS = (BUBBLEWRAP, LANDLOCK, RLIMITS)  # strongest first
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LOG_TAIL_BYTES = 16_000
 SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
 WATCH_INTERVAL = 0.25
@@ -127,7 +127,7 @@ def detect_isolation(forced: str | None = None) -> str:
     if shutil.which("bwrap") and _probe(_bwrap_prefix([], uids.child_uid(0)) + ["/bin/true"]):
         return BUBBLEWRAP
     python = str(Path(sys.prefix) / "bin" / "python")
-    probe = "from grader import landlock; landlock.restrict([], [])"
+    probe = "from grader.sandbox import landlock; landlock.restrict([], [])"
     if _probe([python, "-c", probe], env={"PYTHONPATH": str(PROJECT_ROOT)}):
         return LANDLOCK
     return RLIMITS
@@ -249,7 +249,7 @@ def run(
     failures.
 
     Args:
-        module: the worker module, e.g. "grader.train_worker".
+        module: the worker module, e.g. "grader.worker.train".
         request_inside: path of the request file as the child sees it.
         mounts: host folders the child may see (bubblewrap), in order.
         workdir: the child's current folder (host path; in bubblewrap `/job/out` if mounted).

@@ -1,0 +1,1 @@
+"""Everything that runs inside the sandbox, next to student code."""
