@@ -155,14 +155,14 @@ def split_key(assignment: Assignment, source: DataSource) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare_splits(assignment: Assignment, source: DataSource, cache_dir: Path) -> Path:
-    """Build every split once and cache it; return `cache_dir/splits/<key>/`.
+def prepare_splits(assignment: Assignment, source: DataSource, splits_root: Path) -> Path:
+    """Build every split once and cache it; return `splits_root/<key>/`.
 
     Each split gets a folder of `.npy` arrays (images uint8, labels int32). A cache hit
     decodes nothing; the folder is written under a temporary name and renamed, so an
     interrupted run never leaves a half-written cache behind.
     """
-    target = cache_dir / "splits" / split_key(assignment, source)
+    target = splits_root / split_key(assignment, source)
     if (target / "complete.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def ensure_base_model(ctx: Context) -> dict[str, Any]:
     """
     spec = ctx.assignment.base_model
     assert spec is not None
-    folder = ctx.cache / "base" / f"{ctx.assignment.spec_hash}-{ctx.split_key}"
+    folder = ctx.layout.base_model(ctx.assignment.spec_hash, ctx.split_key)
     info_path = folder / "base.json"
     if info_path.is_file() and (folder / "base.keras").is_file():
         return {**load_json(info_path), "path": str(folder / "base.keras")}

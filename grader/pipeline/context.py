@@ -10,11 +10,11 @@ from typing import Any
 
 from grader import sandbox
 from grader.errors import GradingError  # noqa: F401
+from grader.layout import CHECK, GRADE, Layout  # noqa: F401
 from grader.sandbox import jobs
 from grader.spec import Assignment
 
 Progress = Callable[[str, str, str], None]  # (student, task, message)
-GRADE, CHECK = "grade", "check"  # instructor grading | student self-check (no hidden test split)
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,7 @@ class Context:
     """Everything a submission's grading needs besides the submission itself."""
 
     assignment: Assignment
-    out: Path  # OUT/<assignment-id>
-    cache: Path  # OUT/cache: split arrays and base models (never visible to a child)
+    layout: Layout  # every path under the output folder
     splits_dir: Path
     split_key: str
     data_fingerprint: str
@@ -39,7 +38,7 @@ class Context:
 
     @property
     def results_dir(self) -> Path:
-        return self.out / "results" if self.mode == GRADE else self.out / "check" / "results"
+        return self.layout.results
 
 
 def train_arrays(ctx: Context, split: str) -> dict[str, Path]:

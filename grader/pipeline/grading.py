@@ -13,6 +13,7 @@ from queue import Queue
 from typing import Any
 
 from grader import checks, data, sandbox
+from grader.layout import Layout
 from grader.pipeline import resume
 from grader.pipeline.basemodel import ensure_base_model
 from grader.pipeline.context import GRADE, Context, GradingError, Progress, load_json
@@ -78,7 +79,7 @@ def grade_assignment(
     finally:
         shutil.rmtree(ctx.work, ignore_errors=True)
     stored = [r for r in map(load_json, sorted(ctx.results_dir.glob("*.json"))) if r]
-    write_summary_csv(ctx.out / "summary.csv", stored, list(ctx.assignment.tasks))
+    write_summary_csv(ctx.layout.summary_csv, stored, list(ctx.assignment.tasks))
     return results
 
 
@@ -100,17 +101,13 @@ def prepare(
     assignment = load_assignment(assignment_dir)
     sandbox.harden_grader_process()
     sandbox.allow_children()
-    out = Path(out_dir).resolve() / assignment.id
-    cache = Path(out_dir).resolve() / "cache"
+    layout = Layout.for_output(out_dir, assignment.id, mode)
     source = data.find_source(data_dir)
-    for private in (cache, out / "results", out / "check" / "results"):
-        private.mkdir(parents=True, exist_ok=True)
-        private.chmod(0o700)  # hidden labels and others' results: no child uid may read them
-    splits_dir = data.prepare_splits(assignment, source, cache)
+    layout.make_private()  # hidden labels and others' results: no child uid may read them
+    splits_dir = data.prepare_splits(assignment, source, layout.splits)
     ctx = Context(
         assignment=assignment,
-        out=out,
-        cache=cache,
+        layout=layout,
         splits_dir=splits_dir,
         split_key=splits_dir.name,
         data_fingerprint=source.fingerprint,
@@ -134,12 +131,12 @@ def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> d
     Each task is checkpointed as soon as it is trained, so an interrupted run resumes.
     """
     student = folder.name
-    result_path = ctx.results_dir / f"{student}.json"
+    result_path = ctx.layout.result(student)
     prov = _provenance(ctx, folder)
     if not force and is_reusable(result_path, prov):
         ctx.progress(student, "-", "unchanged since last run: result reused")
         return load_json(result_path)
-    store = ctx.out / "partial" / ctx.mode / student
+    store = ctx.layout.partial(student)
     if force:
         resume.clear(store)
     work = Path(tempfile.mkdtemp(prefix="student-", dir=ctx.work))

@@ -1,0 +1,96 @@
+"""Every path under the output folder: the one place that joins them.
+
+```
+OUT/cache/splits/<key>/<split>/*.npy      split arrays (hidden test labels: never a child's)
+OUT/cache/base/<spec>-<key>/base.keras    the trained base model
+OUT/<assignment>/results/<student>.json   graded results
+OUT/<assignment>/partial/<mode>/<student> per-task checkpoints of an unfinished submission
+OUT/<assignment>/reports/<student>.pdf    reports; summary.csv, summary.pdf, index.html
+OUT/<assignment>/check/...                the same for student self-checks
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+GRADE, CHECK = "grade", "check"  # instructor grading | student self-check
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one assignment's files go under `root` (the `--out` folder), for one mode."""
+
+    root: Path
+    assignment_id: str
+    mode: str = GRADE
+
+    @classmethod
+    def for_output(cls, root: Path, assignment_id: str, mode: str = GRADE) -> Layout:
+        return cls(Path(root).resolve(), assignment_id, mode)
+
+    @property
+    def assignment(self) -> Path:
+        return self.root / self.assignment_id
+
+    @property
+    def out(self) -> Path:
+        """This mode's folder: results, reports and summaries."""
+        return self.assignment / CHECK if self.mode == CHECK else self.assignment
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def splits(self) -> Path:
+        return self.cache / "splits"
+
+    @property
+    def base_models(self) -> Path:
+        return self.cache / "base"
+
+    @property
+    def results(self) -> Path:
+        return self.out / "results"
+
+    @property
+    def reports(self) -> Path:
+        return self.out / "reports"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.out / "summary.csv"
+
+    @property
+    def summary_pdf(self) -> Path:
+        return self.out / "summary.pdf"
+
+    @property
+    def index_html(self) -> Path:
+        return self.out / "index.html"
+
+    def result(self, student: str) -> Path:
+        return self.results / f"{student}.json"
+
+    def report(self, student: str, fmt: str) -> Path:
+        return self.reports / f"{student}.{fmt}"
+
+    def partial(self, student: str) -> Path:
+        return self.assignment / "partial" / self.mode / student
+
+    def base_model(self, spec_hash: str, split_key: str) -> Path:
+        return self.base_models / f"{spec_hash}-{split_key}"
+
+    def split_arrays(self, split_key: str) -> Path:
+        return self.splits / split_key
+
+    def make_private(self) -> None:
+        """Create the folders that hold hidden labels and results: no child uid may read them."""
+        for folder in (self.cache, self.results, self.assignment / "partial"):
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)
+
+    def with_mode(self, mode: str) -> Layout:
+        return Layout(self.root, self.assignment_id, mode)

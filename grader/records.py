@@ -1,0 +1,302 @@
+"""Result files as typed records: frozen dataclasses, versioned JSON, upgrades, atomic writes.
+
+`SCHEMA` is written in every result and checked on read: an older file is upgraded (each
+step a function in `UPGRADES`), a newer or unknown one is refused with a message saying
+which grader made it. A failed task is built by one constructor, `TaskRecord.failed`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from grader import codec
+from grader.errors import ErrorKind, RecordError
+from grader.messages import Message
+
+SCHEMA = 2
+TaskStatus = Literal["ok", "error", "timeout"]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Accuracies and losses per split, and the overfitting gap (train - validation)."""
+
+    train_accuracy: float
+    train_loss: float
+    val_accuracy: float
+    val_loss: float
+    test_accuracy: float
+    test_loss: float
+    gap: float
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of a model's layer table."""
+
+    name: str
+    type: str
+    output_shape: str
+    params: int
+    trainable: bool
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One test image with its true and predicted class (a small PNG, base64)."""
+
+    true: int
+    pred: int
+    confidence: float
+    image_png: str
+
+
+@dataclass(frozen=True)
+class BaseReuse:
+    """How much of the instructor's base model a transfer model holds, weights unchanged."""
+
+    base_layers: int
+    reused_layers: int
+    frozen_layers: int
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """Images per class in each part of a task's split."""
+
+    name: str
+    train: tuple[int, ...]
+    val: tuple[int, ...]
+    test: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """Everything measured for one task of one submission (what a report reads)."""
+
+    title: str
+    classes: tuple[str, ...]
+    split: SplitCounts
+    status: TaskStatus = "error"
+    error_kind: ErrorKind | None = None
+    error: str | None = None  # the message in English (console, CSV, older readers)
+    log_tail: str = ""
+    metrics: Metrics | None = None
+    history: dict[str, tuple[float, ...]] | None = None
+    best_epoch: int | None = None
+    epochs: int = 0
+    batch_size: int | None = None
+    seconds: float = 0.0
+    params: int | None = None
+    trainable_params: int | None = None
+    non_trainable_params: int | None = None
+    optimizer: str | None = None
+    loss: str | None = None
+    label_format: str | None = None
+    layers: tuple[LayerRow, ...] = ()
+    confusion_matrix: tuple[tuple[int, ...], ...] | None = None
+    samples: tuple[Sample, ...] = ()
+    base_reuse: BaseReuse | None = None
+    evaluated_in: str | None = None  # safe_mode | student_sandbox
+    error_message: Message | None = None  # the error by id, rendered in the report's language
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def failed(
+        self, kind: ErrorKind, message: Message, *, log_tail: str | None = None
+    ) -> TaskRecord:
+        """This task as failed with `kind`; the one way a failed record is made."""
+        from grader.messages import render  # late: keeps this module light for the workers
+
+        return replace(
+            self,
+            status="timeout" if kind is ErrorKind.TIMEOUT else "error",
+            error_kind=kind,
+            error=render(message, "en"),
+            error_message=message,
+            log_tail=self.log_tail if log_tail is None else log_tail,
+        )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One graded check of one task."""
+
+    id: str
+    task: str
+    kind: str
+    passed: bool
+    observed: float | None
+    threshold: float
+    points: float
+    max_points: float
+    required: str  # English renderings, for readers of the JSON file
+    message: str
+    required_message: Message | None = None  # by id: what reports render
+    observed_message: Message | None = None
+
+
+@dataclass(frozen=True)
+class DroppedLine:
+    """A notebook line grading left out, and why."""
+
+    cell: int
+    line: int
+    code: str
+    reason: str  # English
+    reason_message: Message | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentInfo:
+    """Which assignment a result belongs to, and the language of its reports."""
+
+    id: str
+    title: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a result was computed from and with: to decide reuse and to reproduce it."""
+
+    grader_version: str
+    schema: int
+    spec_hash: str
+    data_fingerprint: str
+    split_key: str
+    submission_hash: str
+    seed: int
+    isolation: str
+    tensorflow: str | None
+    keras: str | None
+    numpy: str | None
+    python: str
+    date: str
+    base_model: dict[str, Any] | None = None
+    memory_cap: str | None = None
+    cpu: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """One submission's graded result: the content of `results/<student>.json`."""
+
+    schema: int
+    mode: Literal["grade", "check"]
+    student: str
+    name: str
+    name_warning: str | None
+    score: float
+    max_score: float
+    status: Literal["ok", "partial", "error"]
+    assignment: AssignmentInfo
+    tasks: dict[str, TaskRecord]
+    checks: tuple[CheckResult, ...]
+    provenance: Provenance
+    notebook_dropped: tuple[DroppedLine, ...] = ()
+    name_warning_message: Message | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = codec.to_json(self)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Result:
+        """A result from its JSON, upgraded from older schemas.
+
+        Raises:
+            RecordError: not a result, made by a newer grader, or malformed.
+        """
+        if not isinstance(data, dict):
+            raise RecordError("not a result file (expected a JSON object)")
+        data = upgrade(data)
+        try:
+            return codec.from_json(cls, data)
+        except codec.DecodeError as exc:
+            raise RecordError(f"malformed result ({exc})") from None
+
+
+def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 added message ids beside the English texts; 1 has the texts only."""
+    return {**data, "schema": 2, "provenance": {**data.get("provenance", {}), "schema": 2}}
+
+
+UPGRADES = {1: _upgrade_1_to_2}
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored result's JSON to `SCHEMA`, one step at a time.
+
+    Raises:
+        RecordError: the schema is missing, unknown, or newer than this grader reads.
+    """
+    version = data.get("schema")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecordError(f"no valid schema number ({version!r:.20}): not a grader result file")
+    if version > SCHEMA:
+        raise RecordError(
+            f"written by a newer grader (result schema {version}; this grader reads up to "
+            f"{SCHEMA}). Upgrade the grader, or regrade with --force."
+        )
+    while version < SCHEMA:
+        data = UPGRADES[version](data)
+        version = data["schema"]
+    return data
+
+
+def read_result(path: Path) -> Result:
+    """Load and upgrade one result file.
+
+    Raises:
+        RecordError: unreadable, not JSON, or not a result this grader can read.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RecordError(f"{path.name}: cannot be read ({exc})") from None
+    try:
+        return Result.from_json(data)
+    except RecordError as exc:
+        raise RecordError(f"{path.name}: {exc}") from None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(codec.to_json(data), fh, indent=1, ensure_ascii=False, allow_nan=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "SCHEMA",
+    "AssignmentInfo",
+    "BaseReuse",
+    "CheckResult",
+    "DroppedLine",
+    "LayerRow",
+    "Metrics",
+    "Provenance",
+    "Result",
+    "Sample",
+    "SplitCounts",
+    "TaskRecord",
+    "read_result",
+    "upgrade",
+    "write_json_atomic",
+]
