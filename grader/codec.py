@@ -106,7 +106,9 @@ def _decode_sequence(hint: Any, data: Any, path: str) -> Any:
     if typing.get_origin(hint) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
         if len(args) != len(data):
             raise DecodeError(f"{path}: expected {len(args)} items, got {len(data)}")
-        return tuple(_decode(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        return tuple(
+            _decode(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True))
+        )
     decoded = [_decode(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
     return tuple(decoded) if typing.get_origin(hint) is tuple else decoded
 

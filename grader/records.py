@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from grader import codec
 from grader.errors import ErrorKind, RecordError
-from grader.messages import Message
+from grader.messages import Message, render
 
 SCHEMA = 2
 TaskStatus = Literal["ok", "error", "timeout"]
@@ -113,8 +113,6 @@ class TaskRecord:
         self, kind: ErrorKind, message: Message, *, log_tail: str | None = None
     ) -> TaskRecord:
         """This task as failed with `kind`; the one way a failed record is made."""
-        from grader.messages import render  # late: keeps this module light for the workers
-
         return replace(
             self,
             status="timeout" if kind is ErrorKind.TIMEOUT else "error",
