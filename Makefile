@@ -1,5 +1,7 @@
 # Everything a person types. `make grade` sets up a fresh machine and grades submissions/.
-PYTHON_SYSTEM ?= /usr/bin/python3.11
+# The distribution's python3 when it is 3.11-3.13 (tensorflow-cpu 2.21); else name one:
+# make PYTHON_SYSTEM=/usr/bin/python3.12
+PYTHON_SYSTEM ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Data: DATA=dir, else $GRADER_DATA_DIR, else ../shared/data when it is there, else download.
@@ -11,8 +13,8 @@ ASSIGNMENT ?= assignments/transfer-learning
 .PHONY: setup grade report test test-fast bench lint doctor check clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
-	./scripts/install-system-deps.sh
-	$(PYTHON_SYSTEM) -m venv $(VENV)
+	./scripts/install-system-deps.sh $(PYTHON_SYSTEM)
+	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
@@ -37,9 +39,13 @@ test-fast: setup
 bench: setup
 	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)
 
+# All three run, every problem is shown; the target fails when any of them did.
 lint: setup
-	$(PY) -m ruff check grader tests benchmarks
-	$(PY) -m ruff format --check grader tests benchmarks
+	@status=0; \
+	$(PY) -m ruff check grader tests benchmarks || status=1; \
+	$(PY) -m ruff format --check grader tests benchmarks || status=1; \
+	$(PY) -m mypy grader || status=1; \
+	exit $$status
 
 doctor: setup
 	$(PY) -m grader doctor --assignment $(ASSIGNMENT)

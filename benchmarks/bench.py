@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from grader.layout import Layout
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = ROOT / "assignments" / "transfer-learning"
 
@@ -47,12 +49,10 @@ def main() -> int:
     print("warming caches (split arrays, base model) ...", flush=True)
     subprocess.run(grade, check=True, cwd=ROOT, capture_output=True)
     grader_seconds = timed([*grade, "--force"])
-    result = json.loads(
-        (args.out / "transfer-learning" / "results" / f"{args.student}.json").read_text()
-    )
-    prov = result["provenance"]
-    splits = args.out / "cache" / "splits" / prov["split_key"]
-    base = next((args.out / "cache" / "base").glob(f"{prov['spec_hash']}-{prov['split_key']}"))
+    layout = Layout.for_output(args.out, ASSIGNMENT.name)
+    prov = json.loads(layout.result(args.student).read_text(encoding="utf-8"))["provenance"]
+    splits = layout.split_arrays(prov["split_key"])
+    base = layout.base_model(prov["spec_hash"], prov["split_key"])
     plain_seconds = timed(
         [
             sys.executable,
@@ -68,19 +68,18 @@ def main() -> int:
     print(f"\ngrader (isolation {prov['isolation']}): {grader_seconds:.1f} s")
     print(f"plain script:                 {plain_seconds:.1f} s")
     print(f"ratio grader/plain:           {ratio:.2f}  (target <= 1.25)")
-    _bench_reports(args.out / "transfer-learning")
+    _bench_reports(layout)
     return 0
 
 
-def _bench_reports(out: Path) -> None:
-    try:
-        from grader.report import render_student_report
-    except ImportError:
-        return
-    results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+def _bench_reports(layout: Layout) -> None:
+    from grader.records import read_result
+    from grader.report import render_student_report
+
+    results = [read_result(p) for p in sorted(layout.results.glob("*.json"))]
     started = time.monotonic()
     for result in results:
-        render_student_report(result, out / "reports")
+        render_student_report(result, layout)
     per_report = (time.monotonic() - started) / max(1, len(results))
     print(f"report render time per student: {per_report:.2f} s  (target < 2 s)")
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from grader import __version__, sandbox
-from grader.console import ProgressDisplay, check_table, results_table
-from grader.data import DataError
-from grader.pipeline.context import GradingError
-from grader.pipeline.grading import default_data_dir, grade_assignment
-from grader.sandbox import memcap, uids
-from grader.spec import SpecError, load_assignment
+from grader import __version__, resources, sandbox
+from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
+from grader.errors import GraderError, GradingError
+from grader.layout import CHECK, Layout
+from grader.sandbox import memcap
+from grader.spec import load_assignment
 
-DEFAULT_ASSIGNMENT = Path("assignments/transfer-learning")
-LEVELS = sandbox.LEVELS
+# Exit codes: grading ran | a report (or the self-check) found problems | the instructor's
+# input is wrong (spec, data, options) | a bug in the grader | interrupted.
+OK, FAILED, USAGE, BUG, INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,22 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--full", action="store_true", help="grade fully on the validation split")
     report = commands.add_parser("report", help="re-render reports from stored results")
-    report.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
-    doctor.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    doctor.add_argument("--assignment", type=Path, default=resources.default_assignment())
     return parser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    parser.add_argument("--assignment", type=Path, default=resources.default_assignment())
     parser.add_argument("--out", type=Path, default=Path("build"))
     parser.add_argument(
         "--data",
         help="folder holding cifar10.zip or cifar10/ (default: $GRADER_DATA_DIR, "
         "else Keras' downloader)",
     )
-    parser.add_argument("--isolation", choices=LEVELS, help="force an isolation level")
+    parser.add_argument("--isolation", choices=sandbox.LEVELS, help="force an isolation level")
     parser.add_argument(
         "--memory-cap",
         choices=memcap.MEMORY_CAPS,
@@ -64,21 +66,33 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code (see OK, FAILED, USAGE, BUG, INTERRUPTED)."""
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
-    commands = {"grade": _grade, "check": _check, "report": _report, "doctor": _doctor}
     try:
-        return commands[args.command](args)
-    except (SpecError, DataError, GradingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return COMMANDS[args.command](args)
+    except GraderError as exc:
+        print(f"error: {_lines(exc)}", file=sys.stderr)
+        return USAGE
     except (KeyboardInterrupt, sandbox.Interrupted):
         print(
             "\ninterrupted: running children were killed. Every finished task is saved; "
             "run the same command again to resume where it stopped.",
             file=sys.stderr,
         )
-        return 130
+        return INTERRUPTED
+    except Exception:
+        print(
+            f"internal error in grader {__version__}, please report it with the traceback below:",
+            file=sys.stderr,
+        )
+        traceback.print_exc()
+        return BUG
+
+
+def _lines(text: object) -> str:
+    """`text` made safe for a terminal (it may quote a submission), its lines kept."""
+    return "\n".join(clean(line, None) for line in str(text).splitlines())
 
 
 def _start(args: argparse.Namespace) -> dict[str, str]:
@@ -92,72 +106,89 @@ def _start(args: argparse.Namespace) -> dict[str, str]:
     return {"isolation": isolation.level, "memory_cap": isolation.memory_cap}
 
 
+def _data_dir(args: argparse.Namespace) -> Path | None:
+    from grader.pipeline.grading import default_data_dir
+
+    return default_data_dir(args.data)
+
+
 def _grade(args: argparse.Namespace) -> int:
-    isolation = _start(args)
-    results = grade_assignment(
-        args.assignment,
-        submissions=args.submissions,
-        out_dir=args.out,
-        data_dir=default_data_dir(args.data),
-        jobs_count=args.jobs,
-        only=args.only,
-        force=args.force,
-        progress=ProgressDisplay(),
-        **isolation,
-    )
+    from grader.pipeline.grading import grade_assignment
+    from grader.pipeline.submissions import find_submissions
+
     assignment = load_assignment(args.assignment)
-    out = args.out / assignment.id
+    layout = Layout.for_output(args.out, assignment.id)
+    isolation = _start(args)
+    students = [folder.name for folder in find_submissions(args.submissions, args.only)]
+    with ProgressDisplay(students=students, tasks=list(assignment.tasks)) as progress:
+        results = grade_assignment(
+            assignment,
+            submissions=args.submissions,
+            out_dir=args.out,
+            data_dir=_data_dir(args),
+            jobs_count=args.jobs,
+            only=args.only,
+            force=args.force,
+            progress=progress,
+            **isolation,
+        )
+        progress.finish(results)
     print(results_table(results, list(assignment.tasks)))
-    print(f"\nresults: {out / 'results'}/  summary: {out / 'summary.csv'}")
-    if not args.no_reports:
-        _render(out)
-    return 0
+    print(f"\nresults: {layout.results}/  summary: {layout.summary_csv}")
+    return OK if args.no_reports else _render_all(layout)
 
 
 def _check(args: argparse.Namespace) -> int:
     from grader.pipeline.selfcheck import PROBLEM, check_submission
+    from grader.report import render_student_report
 
     isolation = _start(args)
-    rows, result = check_submission(
-        args.submission,
-        assignment_dir=args.assignment,
-        out_dir=args.out,
-        data_dir=default_data_dir(args.data),
-        full=args.full,
-        progress=ProgressDisplay(),
-        **isolation,
-    )
+    with ProgressDisplay() as progress:
+        rows, result = check_submission(
+            args.submission,
+            assignment_dir=args.assignment,
+            out_dir=args.out,
+            data_dir=_data_dir(args),
+            full=args.full,
+            progress=progress,
+            **isolation,
+        )
     print(check_table(rows))
     if result is not None:
-        print(f"\nscore on the validation split: {result['score']:g}/{result['max_score']:g} "
+        graded = as_result(result)
+        print(f"\nscore on the validation split: {graded.score:g}/{graded.max_score:g} "
               "(the instructor grades on a hidden test split)")  # fmt: skip
-        _render(args.out / result["assignment"]["id"] / "check", only=[result])
+        layout = Layout.for_output(args.out, graded.assignment.id, CHECK)
+        for path in render_student_report(graded, layout):
+            print(f"report: {path}")
     problems = sum(row.status == PROBLEM for row in rows)
     print(f"\n{problems} problem(s) found." if problems else "\nNo problems found.")
-    return 1 if problems else 0
-
-
-def _render(out: Path, only: list[dict] | None = None) -> None:
-    from grader.report import render_all, render_student_report
-
-    if only is not None:
-        for result in only:
-            paths = render_student_report(result, out / "reports")
-            print(f"report: {paths[0]}")
-        return
-    summary = render_all(out)
-    print(f"reports: {out / 'reports'}/  class summary: {out / 'summary.pdf'}")
-    for error in getattr(summary, "errors", []):
-        print(f"report error: {error}", file=sys.stderr)
+    return FAILED if problems else OK
 
 
 def _report(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
-    out = args.out / assignment.id
-    if not any((out / "results").glob("*.json")):
-        raise GradingError(f"No results in {out / 'results'}: run `python -m grader grade` first.")
-    _render(out)
-    return 0
+    layout = Layout.for_output(args.out, assignment.id)
+    if not any(layout.results.glob("*.json")):
+        raise GradingError(
+            f"No results in {layout.results}: run `python -m grader grade` first "
+            "(or pass the --out and --assignment the grading used)."
+        )
+    return _render_all(layout)
+
+
+def _render_all(layout: Layout) -> int:
+    """Render every stored result and the class summary; FAILED when any could not be."""
+    from grader.report import render_all
+
+    summary = render_all(layout)
+    print(f"reports: {layout.reports}/  class summary: {layout.summary_pdf}")
+    for error in summary.errors:
+        print(f"report error: {_lines(error)}", file=sys.stderr)
+    if summary.errors:
+        print(f"{len(summary.errors)} report(s) could not be rendered.", file=sys.stderr)
+        return FAILED
+    return OK
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -170,11 +201,20 @@ def _doctor(args: argparse.Namespace) -> int:
     where = f"v{cgroup.version} at {cgroup.path}" if cgroup else "cannot be created here"
     print(f"memory cap: {isolation.memory_cap} (memory cgroup: {where})")
     print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
-    print(f"child uid: {uids.child_uid(0) or 'same as grader (grader is not root)'}")
+    with sandbox.Sandbox(isolation) as box:
+        print(f"child uid: {box.child_uid(0) or 'same as grader (grader is not root)'}")
     if level == sandbox.LANDLOCK:
         print("landlock: file access limited to the job, TCP denied; no PID/network namespace")
     elif level == sandbox.RLIMITS:
         print("fallback: resource limits + throw-away uid only; the network stays reachable")
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
-    return 0
+    return OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "grade": _grade,
+    "check": _check,
+    "report": _report,
+    "doctor": _doctor,
+}

@@ -1,63 +1,297 @@
-"""What the CLI shows a person: live progress and the final results table."""
+"""What the CLI shows a person: live progress (rich), the results table, the self-check table."""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
-from typing import Any, TextIO
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from grader.records import Result
+
+# Escape sequences (CSI, OSC, DCS/PM/APC/SOS, two-byte ESC x, 8-bit CSI) and every other
+# control or bidi-override character: text from a submission must not drive the terminal.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?"
+)
+_BLANKS = re.compile(r"[\t\n\r\v\f\u2028\u2029]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NAME_WIDTH = 40
+
+
+def clean(text: object, limit: int | None = 300) -> str:
+    """`text` with escape sequences and control characters removed, cut to `limit` chars."""
+    value = _CONTROLS.sub("", _BLANKS.sub(" ", _ESCAPES.sub("", str(text))))
+    return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
+
+
+def safe_markup(text: object, limit: int | None = 300) -> str:
+    """`clean(text)` with rich markup escaped, for use inside a markup string."""
+    return escape(clean(text, limit))
+
+
+# One cell of the live table: the stage a task of a submission has reached.
+WAITING, TRAINING, TRAINED, SCORING, SCORED, ERROR = (
+    "waiting", "training", "trained", "scoring", "scored", "error"
+)  # fmt: skip
+FINISHED = {TRAINED, SCORING, SCORED, ERROR}  # the costly part (training) is over
+STYLES = {WAITING: "dim", TRAINING: "yellow", TRAINED: "cyan", SCORING: "cyan",
+          SCORED: "green", ERROR: "bold red"}  # fmt: skip
+NOT_TASKS = {"-", "evaluation"}  # progress events about a whole submission
+_EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+_FAILED = re.compile(r"(?:trained: (?:error|timeout)|error:?)\s*\(?([a-z_]*)\)?")
+
+
+@dataclass
+class Cell:
+    """The state of one task of one submission, and what to show beside it."""
+
+    state: str = WAITING
+    detail: str = ""
+    fresh: bool = False  # trained in this run (reused ones do not count toward the ETA)
+
+    def label(self) -> str:
+        if self.state == TRAINING and self.detail:
+            return f"training {self.detail}"
+        if self.state == ERROR:
+            return self.detail or ERROR
+        return f"{self.state} ({self.detail})" if self.detail else self.state
+
+
+def next_cell(cell: Cell, message: str) -> Cell:
+    """The cell after a progress message about its task (unknown messages change nothing)."""
+    epoch = _EPOCH.match(message)
+    failed = _FAILED.match(message)
+    if epoch:
+        return Cell(TRAINING, f"epoch {epoch[1]}/{epoch[2]}")
+    if message in ("training", "checking"):
+        return Cell(TRAINING)
+    if failed:
+        return Cell(ERROR, failed[1] or message.removeprefix("trained: "), True)
+    if message == "trained: ok":
+        return Cell(TRAINED, fresh=True)
+    if message.startswith("trained in an earlier run"):
+        return Cell(TRAINED, "reused")
+    if message == "scored":
+        return Cell(SCORED, fresh=cell.fresh)
+    return cell
 
 
 class ProgressDisplay:
-    """One status line per event; on a terminal, epoch updates overwrite each other."""
+    """Progress of a run: a live submissions x tasks table on a terminal, else plain lines.
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    Use it as a context manager around the run; `finish(results)` sets every cell from
+    the final results before the live table is taken down.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        students: Iterable[str] = (),
+        tasks: Iterable[str] = (),
+        console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream or (console.file if console else sys.stderr)
+        self.console = console or Console(file=self.stream, highlight=False)
+        self.live_mode = self.console.is_terminal
         self.lock = threading.Lock()
-        self.open_line = False
+        self.clock, self.started = clock, clock()
+        self.tasks = [clean(t, NAME_WIDTH) for t in tasks]
+        self.cells: dict[str, dict[str, Cell]] = {}
+        for student in students:
+            self._row(clean(student, NAME_WIDTH))
+        self.note = ""
+        self.live: Live | None = None
+        self.closed = False
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.live_mode and self.live is None and not self.closed:
+            self.live = Live(console=self.console, get_renderable=self.render, transient=True)
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take down the live table (its final state is summed up on one line)."""
+        self.closed = True
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            self.console.print(self.status_line(), markup=False, highlight=False)
 
     def __call__(self, student: str, task: str, message: str) -> None:
+        student, task = clean(student, NAME_WIDTH), clean(task, NAME_WIDTH)
+        message = clean(message)
+        with self.lock:
+            self._update(student, task, message)
+        if not self.live_mode:
+            self._plain(student, task, message)
+        elif self.live is None:
+            self.__enter__()  # used without `with`: start on the first event
+
+    def _plain(self, student: str, task: str, message: str) -> None:
+        if message.startswith("epoch"):
+            return  # a log file needs no per-epoch lines
         text = f"[{student}] {task}: {message}" if student else f"{task}: {message}"
         with self.lock:
-            if message.startswith("epoch"):
-                if not self.tty:
-                    return  # a log file needs no per-epoch lines
-                self.stream.write(f"\r\033[K{text}")
-                self.open_line = True
-            else:
-                self.stream.write(("\r\033[K" if self.open_line else "") + text + "\n")
-                self.open_line = False
+            self.stream.write(text + "\n")
             self.stream.flush()
 
+    def _row(self, student: str) -> dict[str, Cell]:
+        return self.cells.setdefault(student, {task: Cell() for task in self.tasks})
 
-def results_table(results: list[dict[str, Any]], task_ids: list[str]) -> str:
+    def _update(self, student: str, task: str, message: str) -> None:
+        if task in NOT_TASKS:
+            self._update_submission(student, task, message)
+        elif task in self.tasks or message in ("training", "checking"):
+            if task not in self.tasks:  # a task nobody announced: add its column
+                self.tasks.append(task)
+                for row in self.cells.values():
+                    row.setdefault(task, Cell())
+            row = self._row(student)
+            row[task] = next_cell(row[task], message)
+        else:
+            self.note = f"{task}: {message}" if not student else f"[{student}] {task}: {message}"
+
+    def _update_submission(self, student: str, task: str, message: str) -> None:
+        row = self._row(student)
+        for name, cell in row.items():
+            if task == "evaluation" and cell.state == TRAINED:
+                row[name] = Cell(SCORING, fresh=cell.fresh)
+            elif "reused" in message and cell.state == WAITING:
+                row[name] = Cell(SCORED, "reused")
+            elif message == "scored" and cell.state in (TRAINED, SCORING):
+                row[name] = Cell(SCORED, fresh=cell.fresh)
+
+    def finish(self, results: Sequence[Result | Mapping[str, Any]]) -> None:
+        """Set every cell of these results to scored, or to its error kind."""
+        with self.lock:
+            for result in map(as_result, results):
+                row = self._row(clean(result.student, NAME_WIDTH))
+                for task_id, record in result.tasks.items():
+                    old = row.get(clean(task_id, NAME_WIDTH), Cell())
+                    kind = record.error_kind.code if record.error_kind else record.status
+                    new = Cell(SCORED if record.ok else ERROR, "" if record.ok else kind, old.fresh)
+                    row[clean(task_id, NAME_WIDTH)] = new
+
+    def counts(self) -> tuple[int, int, int]:
+        """Cells finished, cells in all, cells finished by training in this run."""
+        cells = [cell for row in self.cells.values() for cell in row.values()]
+        done = [cell for cell in cells if cell.state in FINISHED]
+        return len(done), len(cells), sum(cell.fresh for cell in done)
+
+    def status_line(self) -> str:
+        """'N of M done, elapsed, ETA' (the ETA from the tasks trained in this run)."""
+        done, total, fresh = self.counts()
+        elapsed = self.clock() - self.started
+        eta = "-"
+        if fresh and done < total:
+            eta = duration(elapsed / fresh * (total - done))
+        elif total and done == total:
+            eta = "0:00"
+        return f"{done} of {total} done  elapsed {duration(elapsed)}  ETA {eta}"
+
+    def render(self) -> RenderableType:
+        """The live view: the table, the run's status line and the latest other event."""
+        with self.lock:
+            table = Table(box=None, pad_edge=False, header_style="bold")
+            table.add_column("submission", no_wrap=True)
+            for task in self.tasks:
+                table.add_column(task, no_wrap=True)
+            for student, row in self._visible_rows():
+                cells = [row.get(task, Cell()) for task in self.tasks]
+                table.add_row(Text(student), *(Text(c.label(), STYLES[c.state]) for c in cells))
+            parts: list[RenderableType] = [table, Text(self.status_line(), "bold")]
+            if self.note:
+                parts.append(Text(self.note, "dim"))
+            return Group(*parts)
+
+    def _visible_rows(self) -> list[tuple[str, dict[str, Cell]]]:
+        """Every row when they fit the terminal, else unfinished rows first."""
+        rows = list(self.cells.items())
+        room = max(3, self.console.size.height - 5)
+        if len(rows) <= room:
+            return rows
+        busy = [r for r in rows if any(c.state not in (SCORED, ERROR) for c in r[1].values())]
+        return (busy + [r for r in rows if r not in busy])[:room]
+
+
+def duration(seconds: float) -> str:
+    """'m:ss', or 'h:mm:ss' from an hour on."""
+    minutes, secs = divmod(int(max(0.0, seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def as_result(result: Result | Mapping[str, Any]) -> Result:
+    """A typed result (a result file's JSON is decoded and upgraded)."""
+    return result if isinstance(result, Result) else Result.from_json(dict(result))
+
+
+def results_table(results: Sequence[Result | Mapping[str, Any]], task_ids: list[str]) -> str:
     """Student, score, per-task test accuracy and gap, status: aligned plain text."""
     header = ["student", "score"] + [f"{t} acc/gap" for t in task_ids] + ["status"]
     rows = [header]
-    for r in sorted(results, key=lambda r: r["student"]):
-        row = [r["student"], f"{r['score']:g}/{r['max_score']:g}"]
-        for task in task_ids:
-            t = r["tasks"].get(task, {})
-            m = t.get("metrics")
-            row.append(
-                f"{m['test_accuracy']:.3f}/{m['gap']:+.3f}"
-                if m and t["status"] == "ok"
-                else t.get("error_kind") or t.get("status", "-")
-            )
-        row.append(r["status"])
-        rows.append(row)
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    for result in sorted(map(as_result, results), key=lambda r: r.student):
+        row = [clean(result.student, NAME_WIDTH), f"{result.score:g}/{result.max_score:g}"]
+        row += [_task_cell(result, task) for task in task_ids]
+        rows.append([*row, clean(result.status)])
+    return _aligned(rows)
+
+
+def _task_cell(result: Result, task_id: str) -> str:
+    task = result.tasks.get(task_id)
+    if task is None:
+        return "-"
+    if task.ok and task.metrics is not None:
+        return f"{task.metrics.test_accuracy:.3f}/{task.metrics.gap:+.3f}"
+    return clean(task.error_kind.code if task.error_kind else task.status, NAME_WIDTH)
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
-def check_table(rows: list) -> str:
+class CheckRow(Protocol):
+    """One line of the self-check table (`grader.pipeline.selfcheck.Row`), read only."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+
+
+MARKS = {"OK": "ok ", "problem": "XX ", "warning": "!  ", "not reached": ".  "}
+
+
+def check_table(rows: Sequence[CheckRow]) -> str:
     """The self-check table: task, check, status, and the problem's fix."""
     lines = []
-    width = max((len(r.check) for r in rows), default=10)
+    width = max((len(clean(r.check)) for r in rows), default=10)
     for row in rows:
-        mark = {"OK": "ok ", "problem": "XX ", "warning": "!  ", "not reached": ".  "}[row.status]
-        line = f"{mark}{row.task:<9} {row.check:<{width}}  {row.status}"
-        lines.append(line + (f"\n{'':13}{row.detail}" if row.detail and row.status != "OK" else ""))
+        mark = MARKS.get(row.status, "?  ")
+        line = f"{mark}{clean(row.task, NAME_WIDTH):<9} {clean(row.check):<{width}}  {row.status}"
+        detail = clean(row.detail, 1000) if row.detail and row.status != "OK" else ""
+        lines.append(line + (f"\n{'':13}{detail}" if detail else ""))
     return "\n".join(lines)

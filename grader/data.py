@@ -21,6 +21,7 @@ from grader.spec import CIFAR10_CLASSES, Assignment, Split, share_count
 SPLIT_FORMAT = 1  # bump when the selection algorithm changes, so old caches are not reused
 ARRAY_NAMES = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 PARTS = ("train", "test")
+IMAGE_SHAPE = (32, 32, 3)  # every CIFAR-10 image: what each split holds, what models take
 
 
 @dataclass
@@ -75,10 +76,10 @@ def _group_members(names: list[str], origin: str) -> dict[str, list[list[str]]]:
 def _decode_jpegs(read: Callable[[str], bytes], keys: list[str]) -> np.ndarray:
     from PIL import Image  # only needed on a cache miss
 
-    out = np.empty((len(keys), 32, 32, 3), dtype=np.uint8)
+    out = np.empty((len(keys), *IMAGE_SHAPE), dtype=np.uint8)
     for i, key in enumerate(keys):
         with Image.open(io.BytesIO(read(key))) as img:
-            out[i] = np.asarray(img.convert("RGB").resize((32, 32)))
+            out[i] = np.asarray(img.convert("RGB").resize((IMAGE_SHAPE[1], IMAGE_SHAPE[0])))
     return out
 
 
@@ -228,7 +229,7 @@ def _load_subsets(
         images = (
             source.decode(part, [k for k, _ in pairs])
             if pairs
-            else np.zeros((0, 32, 32, 3), np.uint8)
+            else np.zeros((0, *IMAGE_SHAPE), np.uint8)
         )
         arrays[f"x_{subset}"] = images
         arrays[f"y_{subset}"] = np.array([label for _, label in pairs], dtype=np.int32)

@@ -8,7 +8,11 @@ SPARSE, ONE_HOT, BINARY = "int", "one_hot", "binary"
 
 
 class LabelFormatError(ValueError):
-    """A loss the grader cannot feed labels to."""
+    """A loss the grader cannot feed labels to; `message_id` and `params` name the message."""
+
+    def __init__(self, message: str, message_id: str, **params: str) -> None:
+        super().__init__(message)
+        self.message_id, self.params = message_id, params
 
 
 def loss_name(loss: object) -> str:
@@ -20,7 +24,9 @@ def loss_name(loss: object) -> str:
     if isinstance(loss, dict | list | tuple):
         raise LabelFormatError(
             f"The model was compiled with several losses ({loss!r}); each task has one output. "
-            "Compile with a single loss, e.g. loss='sparse_categorical_crossentropy'."
+            "Compile with a single loss, e.g. loss='sparse_categorical_crossentropy'.",
+            "unsupported_loss.several",
+            losses=repr(loss),
         )
     name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
     return str(name or type(loss).__name__)
@@ -43,7 +49,9 @@ def label_format(loss: str, output_units: int) -> str:
         f"The model was compiled with loss={loss!r}, which the grader cannot match to a label "
         "format. Use 'sparse_categorical_crossentropy' (integer labels), "
         "'categorical_crossentropy' (one-hot labels) or, for one sigmoid unit, "
-        "'binary_crossentropy'."
+        "'binary_crossentropy'.",
+        "unsupported_loss.unknown",
+        loss=repr(loss),
     )
 
 

@@ -11,21 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.messages import Message, render
+from grader.records import DroppedLine
+
 # `dict(a=1)` and friends build config values without running student code.
 CONTAINER_CALLS = frozenset({"dict", "tuple", "list", "set", "frozenset"})
 # Cell magics whose body is ordinary Python that Jupyter runs in the notebook's namespace
 # (`%%timeit` runs it in a throwaway scope, `%%bash`, `%%html`, ... are not Python).
 PYTHON_CELL_MAGICS = frozenset({"time", "capture"})
-# Why a line was dropped (stored in results in English; reports translate these texts).
-KEPT = "only imports, definitions and constants are kept"
-CALL = "top-level call (training/plotting code does not run during grading)"
-WHOLE_CELL_MAGIC = "IPython cell magic (the whole cell is not Python)"
-CELL_MAGIC = "IPython cell magic"
-MAGIC, SHELL, HELP = "IPython magic", "shell command", "IPython help"
-MAIN_BLOCK = 'the `if __name__ == "__main__":` block does not run during grading'
-NOT_CONSTANT = f"not a constant ({KEPT})"
-STATEMENT = f"top-level statement ({KEPT})"
-BLOCK = "top-level `{keyword}` block (" + KEPT + ")"
+# Why a line was dropped: message ids (grader/messages/grading.py); `BLOCK` takes `keyword`.
+CALL, NOT_CONSTANT, STATEMENT = "notebook.call", "notebook.not_constant", "notebook.statement"
+BLOCK, MAIN_BLOCK = "notebook.block", "notebook.main_block"
+WHOLE_CELL_MAGIC, CELL_MAGIC = "notebook.whole_cell_magic", "notebook.cell_magic"
+MAGIC, SHELL, HELP = "notebook.magic", "notebook.shell", "notebook.help"
 BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 # What a constant's value may be made of; ast.walk also yields operators and contexts.
 CONSTANT_PARTS = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Starred, ast.UnaryOp,
@@ -36,15 +34,9 @@ CONSTANT_PARTS = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Star
 class NotebookError(ValueError):
     """The notebook cannot be turned into a module; the message says how to fix it."""
 
-
-@dataclass(frozen=True)
-class DroppedStatement:
-    """A line of the notebook that grading leaves out, and why."""
-
-    cell: int  # 1-based, counting code cells only
-    line: int  # 1-based, inside the cell
-    code: str  # first line of the statement, shortened
-    reason: str
+    def __init__(self, message_id: str, **params: Any) -> None:
+        self.message = Message(message_id, params)
+        super().__init__(render(self.message, "en"))
 
 
 @dataclass(frozen=True)
@@ -52,17 +44,17 @@ class ConvertedNotebook:
     """The module source made from a notebook, and what was left out of it."""
 
     source: str
-    dropped: tuple[DroppedStatement, ...]
+    dropped: tuple[DroppedLine, ...]  # cell and line 1-based, counting code cells only
+
+
+def dropped_line(cell: int, line: int, code: str, reason: str, **params: Any) -> DroppedLine:
+    """A left-out line, with its reason by id and in English."""
+    message = Message(reason, params)
+    return DroppedLine(cell, line, _short(code), render(message, "en"), message)
 
 
 def notebook_to_module(path: Path) -> ConvertedNotebook:
     """Convert a `.ipynb` file; see `notebook_json_to_module`.
-
-    Args:
-        path: the notebook file.
-
-    Returns:
-        The module source and the statements left out of it.
 
     Raises:
         NotebookError: the file is not UTF-8 or not a usable notebook.
@@ -71,8 +63,7 @@ def notebook_to_module(path: Path) -> ConvertedNotebook:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise NotebookError(f"{path.name} is not UTF-8 text. Re-save the notebook from "
-                            "Jupyter, or submit submission.py instead.") from None  # fmt: skip
+        raise NotebookError("bad_notebook.not_utf8", filename=path.name) from None
     return notebook_json_to_module(text, filename=path.name)
 
 
@@ -86,9 +77,6 @@ def notebook_json_to_module(text: str, *, filename: str = "submission.ipynb") ->
         text: the notebook's JSON.
         filename: the name used in error messages.
 
-    Returns:
-        The module source and the statements, magics and shell lines left out of it.
-
     Raises:
         NotebookError: the text is not a notebook, has no code cells, or a cell is not Python.
     """
@@ -96,68 +84,64 @@ def notebook_json_to_module(text: str, *, filename: str = "submission.ipynb") ->
     # imports that must move to the top because something was kept before them.
     names: set[str] = set()
     future: list[str] = []
-    blocks, dropped = [], []
+    blocks: list[str] = []
+    left_out: list[DroppedLine] = []
     for number, source in enumerate(_code_cells(text.removeprefix("\ufeff"), filename), 1):
         python, magics = _strip_magics(source, number)
         block, removed = _convert_cell(python, number, filename, names, future)
-        dropped += sorted(magics + removed, key=lambda d: d.line)
+        left_out += sorted(magics + removed, key=lambda d: d.line)
         if block:
             blocks.append(f"# --- cell {number} ---\n{block}\n")
     prologue = [f"{line}  # moved here: Python requires it first" for line in future]
-    return ConvertedNotebook("\n".join(prologue + blocks), tuple(dropped))
+    return ConvertedNotebook("\n".join(prologue + blocks), tuple(left_out))
 
 
 def _code_cells(text: str, filename: str) -> list[str]:
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(
-            f"{filename} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}. "
-            "Re-save the notebook from Jupyter, or submit submission.py instead."
-        ) from None
+        raise NotebookError("bad_notebook.bad_json", filename=filename, line=exc.lineno,
+                            column=exc.colno, error=exc.msg) from None  # fmt: skip
     except RecursionError:
-        raise NotebookError(f"{filename} is nested too deeply to be a notebook.") from None
+        raise NotebookError("bad_notebook.too_deep", filename=filename) from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise NotebookError(f"{filename} is not a Jupyter notebook (it has no list of cells). "
-                            "Submit the .ipynb file Jupyter saves, or submission.py.")  # fmt: skip
+        raise NotebookError("bad_notebook.not_a_notebook", filename=filename)
     cells = [c for c in notebook["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
     if not cells:
-        raise NotebookError(f"{filename} has no code cells: put build_scratch, build_transfer "
-                            "and build_cifar10 in code cells.")  # fmt: skip
+        raise NotebookError("bad_notebook.no_code_cells", filename=filename)
     sources = []
     for number, cell in enumerate(cells, 1):
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise NotebookError(f"{filename}: code cell {number} has a source that is neither "
-                                "text nor a list of lines. Re-save it from Jupyter.")  # fmt: skip
+            raise NotebookError("bad_notebook.bad_cell_source", filename=filename, cell=number)
         # Python reads \r\n and \r as \n; doing it here keeps our line numbers equal to its own.
         sources.append(source.replace("\r\n", "\n").replace("\r", "\n"))
     return sources
 
 
-def _strip_magics(source: str, cell: int) -> tuple[str, list[DroppedStatement]]:
+def _strip_magics(source: str, cell: int) -> tuple[str, list[DroppedLine]]:
     """Blank out IPython-only lines, keeping every other line where it was."""
     lines = source.split("\n")
-    dropped = []
+    left_out: list[DroppedLine] = []
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     if lines[first].lstrip().startswith("%%"):  # IPython only honours a cell magic up top
         magic = lines[first].strip()
         if magic[2:].split(" ", 1)[0] not in PYTHON_CELL_MAGICS:
-            return "", [DroppedStatement(cell, first + 1, _short(magic), WHOLE_CELL_MAGIC)]
-        dropped.append(DroppedStatement(cell, first + 1, _short(magic), CELL_MAGIC))
+            return "", [dropped_line(cell, first + 1, magic, WHOLE_CELL_MAGIC)]
+        left_out.append(dropped_line(cell, first + 1, magic, CELL_MAGIC))
         lines[first] = ""
     for number, kind in _magic_lines(lines).items():
         line = lines[number - 1]
-        dropped.append(DroppedStatement(cell, number, _short(line), kind))
+        left_out.append(dropped_line(cell, number, line, kind))
         indent = line[: len(line) - len(line.lstrip())]
         lines[number - 1] = f"{indent}pass" if indent else ""  # an indented block needs a body
-    return "\n".join(lines), dropped
+    return "\n".join(lines), left_out
 
 
 def _magic_lines(lines: list[str]) -> dict[int, str]:
-    """IPython-only lines (number -> kind). Only lines that start a statement count, so text in
+    """IPython-only lines (number -> reason id). Only lines that start a statement count, so text in
     multi-line strings and `%` continuing an expression stay (tokenize; best effort)."""
     found: dict[int, str] = {}
     depth, at_start = 0, True
@@ -201,17 +185,19 @@ def _names(text: str) -> bool:
 
 def _convert_cell(
     source: str, cell: int, filename: str, names: set[str], future: list[str]
-) -> tuple[str, list[DroppedStatement]]:
+) -> tuple[str, list[DroppedLine]]:
     """The cell's kept statements on their original lines, and the dropped ones."""
     tree = _compile(source, cell, filename, ast.PyCF_ONLY_AST)
     lines = source.split("\n")
-    out, dropped = [""] * len(lines), []
+    out: list[str] = [""] * len(lines)
+    left_out: list[DroppedLine] = []
     for index, node in enumerate(tree.body):
         first, text = _text(lines, node)
         started = bool(names)  # something besides the docstring and `from __future__` is kept
         docstring = index == 0 and not started and _is_docstring(node)
         if not (docstring or _keep(node, names)):
-            dropped.append(DroppedStatement(cell, first, _short(text[0]), _reason(node, text[0])))
+            reason, params = _reason(node, text[0])
+            left_out.append(dropped_line(cell, first, text[0], reason, **params))
             continue
         if isinstance(node, ast.ImportFrom) and node.module == "__future__" and started:
             future.append(" ".join(t.strip() for t in text))  # Jupyter allows it in any cell
@@ -220,20 +206,21 @@ def _convert_cell(
             out[row] = f"{out[row]}; {piece}" if out[row] else piece
     block = "\n".join(out).rstrip()
     _compile(block, cell, filename, 0)  # e.g. `return` in a class body only fails here
-    return block, dropped
+    return block, left_out
 
 
 def _compile(source: str, cell: int, filename: str, flags: int) -> Any:
     try:  # dont_inherit: our own `from __future__` must not change how students' code reads
         return compile(source, f"cell {cell}", "exec", flags, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError) as exc:  # also null bytes, deep nesting
-        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, SyntaxError) else str(exc)
-        text = exc.text if isinstance(exc, SyntaxError) and exc.text and exc.text.strip() else ""
-        raise NotebookError(
-            f"{filename}: code cell {cell} is not valid Python ({where})"
-            f"{f' in {_short(text)!r}' if text else ''}. "
-            "Fix the cell (run it in Jupyter to see the error) or delete it."
-        ) from None
+        where = {"filename": filename, "cell": cell}
+        if not isinstance(exc, SyntaxError):
+            raise NotebookError("bad_notebook.not_python", **where, error=str(exc)) from None
+        where.update(line=exc.lineno, error=exc.msg)
+        if not (exc.text and exc.text.strip()):
+            raise NotebookError("bad_notebook.syntax_error", **where) from None
+        code = repr(_short(exc.text))
+        raise NotebookError("bad_notebook.syntax_error_in", **where, code=code) from None
 
 
 def _text(lines: list[str], node: ast.stmt) -> tuple[int, list[str]]:
@@ -300,13 +287,14 @@ def _constant(value: ast.expr, names: set[str]) -> bool:
     return True
 
 
-def _reason(node: ast.stmt, first_line: str) -> str:
+def _reason(node: ast.stmt, first_line: str) -> tuple[str, dict[str, str]]:
+    """Why a statement is dropped: a message id and its parameters."""
     if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
-        return MAIN_BLOCK
+        return MAIN_BLOCK, {}
     if isinstance(node, BLOCKS):  # name the keyword the student wrote: `for`, `with`, ...
-        return BLOCK.format(keyword=first_line.split()[0].rstrip(":"))
+        return BLOCK, {"keyword": first_line.split()[0].rstrip(":")}
     if any(isinstance(n, ast.Call) for n in ast.walk(node)):
-        return CALL
+        return CALL, {}
     if isinstance(node, ast.Assign | ast.AnnAssign):
-        return NOT_CONSTANT
-    return STATEMENT
+        return NOT_CONSTANT, {}
+    return STATEMENT, {}

@@ -139,6 +139,7 @@ class CheckResult:
     message: str
     required_message: Message | None = None  # by id: what reports render
     observed_message: Message | None = None
+    compare_to: str | None = None  # the other task of a comparing check (beats_scratch)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Provenance:
     base_model: dict[str, Any] | None = None
     memory_cap: str | None = None
     cpu: str | None = None
+    grader_hash: str | None = None  # the grader's own code (reports excluded): part of reuse
 
 
 @dataclass(frozen=True)
@@ -281,20 +283,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
-__all__ = [
-    "SCHEMA",
-    "AssignmentInfo",
-    "BaseReuse",
-    "CheckResult",
-    "DroppedLine",
-    "LayerRow",
-    "Metrics",
-    "Provenance",
-    "Result",
-    "Sample",
-    "SplitCounts",
-    "TaskRecord",
-    "read_result",
-    "upgrade",
-    "write_json_atomic",
-]
+__all__ = ["SCHEMA", "AssignmentInfo", "BaseReuse", "CheckResult", "DroppedLine", "LayerRow",
+           "Metrics", "Provenance", "Result", "Sample", "SplitCounts", "TaskRecord",
+           "read_result", "upgrade", "write_json_atomic"]  # fmt: skip

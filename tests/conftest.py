@@ -37,3 +37,32 @@ def fixture_submissions(tmp_path: Path, names: list[str]) -> Path:
     for name in names:
         shutil.copytree(FIXTURES / "submissions" / name, folder / name)
     return folder
+
+
+GOLDEN_SUBMISSIONS = ["e2e-good", "e2e-broken", "e2e-notebook", "import-error", "nan-loss",
+                      "wrong-input"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def graded_tiny(
+    data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    """One real grading of the tiny assignment, shared by the end-to-end and golden tests."""
+    from grader.pipeline.grading import grade_assignment
+
+    folder = fixture_submissions(tmp_path_factory.mktemp("e2e"), GOLDEN_SUBMISSIONS)
+    messages: list[tuple[str, str, str]] = []
+    results = grade_assignment(
+        FIXTURES / "assignments" / "tiny",
+        submissions=folder,
+        out_dir=session_out,
+        data_dir=data_dir,
+        jobs_count=2,
+        progress=lambda *m: messages.append(m),
+    )
+    return {
+        "folder": folder,
+        "results": {r.student if hasattr(r, "student") else r["student"]: r for r in results},
+        "messages": messages,
+        "out": session_out / "tiny",
+    }

@@ -34,7 +34,7 @@ def graded(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     results = grade_assignment(
         CUSTOM / "assignment", submissions=folder, out_dir=out, data_dir=data_dir, jobs_count=2
     )
-    return {r["student"]: r for r in results}
+    return {r.student: r.to_json() for r in results}  # as stored in the result files
 
 
 def scratch(graded: dict, student: str) -> dict:

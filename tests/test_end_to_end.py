@@ -10,7 +10,7 @@ import pytest
 
 from grader.cli import main
 from grader.pipeline.grading import grade_assignment
-from tests.conftest import FIXTURES, fixture_submissions
+from tests.conftest import FIXTURES, GOLDEN_SUBMISSIONS, fixture_submissions
 
 pytestmark = pytest.mark.slow
 TINY = FIXTURES / "assignments" / "tiny"
@@ -33,25 +33,10 @@ TASK_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def graded(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = fixture_submissions(
-        tmp_path_factory.mktemp("e2e"), ["e2e-good", "e2e-broken", "e2e-notebook"]
-    )
-    messages: list[tuple[str, str, str]] = []
-    results = grade_assignment(
-        TINY,
-        submissions=folder,
-        out_dir=session_out,
-        data_dir=data_dir,
-        jobs_count=2,
-        progress=lambda *m: messages.append(m),
-    )
-    return {
-        "folder": folder,
-        "results": {r["student"]: r for r in results},
-        "messages": messages,
-        "out": session_out / "tiny",
-    }
+def graded(graded_tiny: dict) -> dict:
+    """The shared grading of the tiny assignment, with results as their stored JSON."""
+    results = {s: r.to_json() for s, r in graded_tiny["results"].items()}
+    return {**graded_tiny, "results": results}
 
 
 def test_result_file_holds_everything_a_report_needs(graded: dict) -> None:
@@ -119,7 +104,7 @@ def test_one_broken_task_leaves_the_others_graded(graded: dict) -> None:
 def test_summary_csv_has_a_row_per_student(graded: dict) -> None:
     with open(graded["out"] / "summary.csv", encoding="utf-8") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
-    assert rows.keys() == {"e2e-good", "e2e-broken", "e2e-notebook"}
+    assert rows.keys() == set(GOLDEN_SUBMISSIONS)
     assert rows["e2e-broken"]["cifar10_status"] == "error"
     assert float(rows["e2e-good"]["scratch_test_accuracy"]) == pytest.approx(
         graded["results"]["e2e-good"]["tasks"]["scratch"]["metrics"]["test_accuracy"], abs=1e-4
@@ -139,7 +124,7 @@ def test_unchanged_submission_is_reused_and_force_reproduces_it(
         progress=lambda *m: messages.append(m),
     )
     assert any("result reused" in m[2] for m in messages)
-    assert again[0] == graded["results"]["e2e-good"]
+    assert again[0].to_json() == graded["results"]["e2e-good"]
     forced = grade_assignment(
         TINY,
         submissions=graded["folder"],
@@ -147,7 +132,7 @@ def test_unchanged_submission_is_reused_and_force_reproduces_it(
         data_dir=data_dir,
         only=["e2e-good"],
         force=True,
-    )[0]
+    )[0].to_json()
     first = graded["results"]["e2e-good"]
     for task_id in first["tasks"]:
         assert forced["tasks"][task_id]["metrics"] == first["tasks"][task_id]["metrics"]
@@ -165,7 +150,7 @@ def test_student_code_never_sees_the_hidden_test_split(
         out_dir=session_out,
         data_dir=data_dir,
     )[0]
-    error = result["tasks"]["scratch"]["error"]
+    error = result.tasks["scratch"].error
     assert "inputs: request.json submission x_train.npy x_val.npy y_train.npy y_val.npy" in error
 
 

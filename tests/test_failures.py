@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.messages import Message, render
 from grader.pipeline.grading import grade_assignment
 from tests.conftest import FIXTURES, fixture_submissions
 
@@ -61,7 +62,7 @@ def results(data_dir: Path, session_out: Path, tmp_path_factory: pytest.TempPath
         data_dir=data_dir,
         jobs_count=2,
     )
-    return {r["student"]: r for r in graded}
+    return {r.student: r.to_json() for r in graded}  # as stored in the result files
 
 
 @pytest.mark.parametrize("student", list(FAILURES))
@@ -88,6 +89,21 @@ def test_training_settings_come_from_the_submission(results: dict) -> None:
     task = results["uncompiled"]["tasks"]["scratch"]
     assert (task["epochs"], task["batch_size"], task["optimizer"]) == (3, 8, "adam")
     assert results["onehot-labels"]["tasks"]["scratch"]["optimizer"] == "rmsprop"
+
+
+def test_failure_is_stored_by_message_id_for_every_language(results: dict) -> None:
+    stored = results["too-many-params"]["tasks"]["scratch"]["error_message"]
+    message = Message(stored["id"], stored["params"])
+    assert render(message, "en") == results["too-many-params"]["tasks"]["scratch"]["error"]
+    assert "tiene 1.574.915 parámetros; esta tarea permite como máximo 100.000" in render(
+        message, "es"
+    )
+
+
+def test_no_error_names_a_path_of_the_grading_machine(results: dict) -> None:
+    for student in FAILURES:
+        error = results[student]["tasks"]["scratch"]["error"]
+        assert str(FIXTURES.parent.parent) not in error and "site-packages" not in error, error
 
 
 def test_failed_task_keeps_its_log(results: dict) -> None:

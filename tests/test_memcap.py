@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.pipeline.grading import grade_assignment
 from grader import sandbox
+from grader.pipeline.grading import grade_assignment
 from grader.sandbox import jobs, memcap
+from grader.sandbox.levels import Bubblewrap, Rlimits
 from tests.conftest import FIXTURES
 
 GPUS = ("/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm")
@@ -42,17 +43,22 @@ def test_forcing_a_cgroup_where_none_can_be_made_says_why() -> None:
 
 
 def test_children_on_a_gpu_machine_see_the_devices(tmp_path: Path) -> None:
-    argv = sandbox._bwrap_prefix([], None, {}, GPUS)
+    mounts = [sandbox.Mount(tmp_path, "/job/out", writable=True)]
+    argv, _ = Bubblewrap().wrap(["python"], mounts=mounts, workdir=tmp_path, gpus=GPUS, uid=None)
     for device in GPUS:
         assert argv[argv.index(device) - 1] == "--dev-bind"
-    assert sandbox.child_environment(sandbox.BUBBLEWRAP, "/tmp")["CUDA_VISIBLE_DEVICES"] == ""
-    assert "CUDA_VISIBLE_DEVICES" not in sandbox.child_environment(sandbox.RLIMITS, "/tmp", GPUS)
+    setenv = {argv[i + 1]: argv[i + 2] for i, arg in enumerate(argv) if arg == "--setenv"}
+    assert setenv.get("CUDA_VISIBLE_DEVICES") != ""  # GPUs are not hidden inside
+    assert Bubblewrap().environment("/tmp")["CUDA_VISIBLE_DEVICES"] == ""
+    assert "CUDA_VISIBLE_DEVICES" not in Rlimits().environment("/tmp", GPUS)
     isolation = sandbox.Isolation(sandbox.LANDLOCK, memcap.TENSORFLOW, GPUS)
-    request = jobs.worker_request(jobs.Job(tmp_path, isolation, 0), {"task": "t"}, memory_gb=2)
+    with sandbox.Sandbox(isolation) as box:
+        request = jobs.worker_request(jobs.Job(tmp_path, box, 0), {"task": "t"}, memory_gb=2)
     assert request["gpu_memory_mb"] == 2048
     assert set(GPUS) <= set(request["landlock"]["write"])
-    plain = jobs.Job(tmp_path, sandbox.Isolation(sandbox.BUBBLEWRAP), 0)
-    assert jobs.worker_request(plain, {"task": "t"}, memory_gb=2) == {"task": "t"}
+    with sandbox.Sandbox(sandbox.Isolation(sandbox.BUBBLEWRAP)) as box:
+        plain = jobs.Job(tmp_path, box, 0)
+        assert jobs.worker_request(plain, {"task": "t"}, memory_gb=2) == {"task": "t"}
 
 
 @pytest.fixture(scope="module")

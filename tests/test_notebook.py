@@ -9,9 +9,9 @@ from unittest.mock import MagicMock
 
 import pytest
 
+from grader.messages import Message
 from grader.notebook import (
     ConvertedNotebook,
-    DroppedStatement,
     NotebookError,
     notebook_json_to_module,
     notebook_to_module,
@@ -26,6 +26,11 @@ def convert(*cells: str) -> ConvertedNotebook:
     return notebook_json_to_module(
         json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]})
     )
+
+
+def rows(converted: ConvertedNotebook) -> tuple[tuple[int, int, str, str], ...]:
+    """(cell, line, code, English reason) of every dropped line."""
+    return tuple((d.cell, d.line, d.code, d.reason) for d in converted.dropped)
 
 
 def run(source: str) -> tuple[dict, dict[str, MagicMock]]:
@@ -50,16 +55,14 @@ def test_definitions_are_kept_and_training_dropped() -> None:
         assert name not in namespace
     assert namespace["TRAINING"]["scratch"] == {"epochs": 3}
     assert all(fake.mock_calls == [] for fake in fakes.values()), "import ran student code"
-    assert converted.dropped == (
-        DroppedStatement(1, 1, "%matplotlib inline", "IPython magic"),
-        DroppedStatement(1, 2, "!pip install -q keras", "shell command"),
-        DroppedStatement(
-            5, 1, "(x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()", CALL
-        ),
-        DroppedStatement(5, 2, "model = build_scratch((32, 32, 3), 3)", CALL),
-        DroppedStatement(5, 3, f"history = model.fit(x_train, y_train, epochs={epochs})", CALL),
-        DroppedStatement(5, 4, 'plt.plot(history.history["loss"])', CALL),
-        DroppedStatement(5, 5, "plt.show()", CALL),
+    assert rows(converted) == (
+        (1, 1, "%matplotlib inline", "IPython magic"),
+        (1, 2, "!pip install -q keras", "shell command"),
+        (5, 1, "(x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()", CALL),
+        (5, 2, "model = build_scratch((32, 32, 3), 3)", CALL),
+        (5, 3, f"history = model.fit(x_train, y_train, epochs={epochs})", CALL),
+        (5, 4, 'plt.plot(history.history["loss"])', CALL),
+        (5, 5, "plt.show()", CALL),
     )
 
 
@@ -107,6 +110,11 @@ def test_decorators_and_blocks() -> None:
         "top-level `for` block (only imports, definitions and constants are kept)",
         'the `if __name__ == "__main__":` block does not run during grading',
     ]
+    # stored by id too, the keyword a parameter, so a report words it in its own language
+    assert [d.reason_message for d in converted.dropped] == [
+        Message("notebook.block", {"keyword": "for"}),
+        Message("notebook.main_block", {}),
+    ]
 
 
 def test_time_cell_magic_keeps_its_python_and_bash_cells_go() -> None:
@@ -135,7 +143,7 @@ def test_time_cell_magic_keeps_its_python_and_bash_cells_go() -> None:
 )
 def test_ipython_lines_are_dropped(line: str, reason: str) -> None:
     converted = convert(f"X = 1\n{line}\nY = 2")
-    assert converted.dropped == (DroppedStatement(1, 2, line.strip(), reason),)
+    assert rows(converted) == ((1, 2, line.strip(), reason),)
     assert run(converted.source)[0]["Y"] == 2
 
 
@@ -181,6 +189,7 @@ def test_broken_notebooks_say_what_to_fix(name: str, message: str) -> None:
     with pytest.raises(NotebookError) as info:
         notebook_to_module(NOTEBOOKS / name)
     assert message in str(info.value)
+    assert info.value.message.id.startswith("bad_notebook.")  # by id for the report's language
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,22 @@
-"""Result files are written atomically; files left by children are read defensively."""
+"""Result files: atomic writes, reuse keyed on provenance, summary.csv; child files read safely."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from grader.pipeline.results import (
-    ChildOutputError,
-    is_reusable,
-    read_child_file,
-    read_child_json,
-    write_json_atomic,
-    write_summary_csv,
-)
+from grader.errors import ChildOutputError
+from grader.pipeline.provenance import REUSE_KEYS, grader_hash, reusable
+from grader.pipeline.summary import write_summary_csv
+from grader.records import Metrics, read_result, write_json_atomic
+from grader.sandbox.childio import read_child_file, read_child_json
+from tests.conftest import FIXTURES
+
+RESULTS = FIXTURES / "results"
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -26,11 +27,16 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["ana.json"]
 
 
-def test_atomic_write_refuses_nan_and_keeps_the_old_file(tmp_path: Path) -> None:
+def test_atomic_write_stores_a_missing_measurement_as_null(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "r.json", {"gap": float("nan")})
+    assert json.loads((tmp_path / "r.json").read_text()) == {"gap": None}
+
+
+def test_atomic_write_that_fails_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "r.json"
     write_json_atomic(target, {"ok": 1})
-    with pytest.raises(ValueError):
-        write_json_atomic(target, {"bad": float("nan")})
+    with pytest.raises(TypeError):
+        write_json_atomic(target, {"bad": object()})
     assert json.loads(target.read_text()) == {"ok": 1}
     assert len(list(tmp_path.iterdir())) == 1
 
@@ -66,33 +72,38 @@ def test_oversized_and_malformed_outputs(tmp_path: Path) -> None:
 
 
 def test_reuse_requires_the_same_provenance(tmp_path: Path) -> None:
-    prov = {
-        "grader_version": "1",
-        "schema": 1,
-        "spec_hash": "a",
-        "split_key": "b",
-        "submission_hash": "c",
-        "date": "today",
-    }
-    write_json_atomic(tmp_path / "r.json", {"provenance": prov})
-    assert is_reusable(tmp_path / "r.json", {**prov, "date": "tomorrow"})
-    assert not is_reusable(tmp_path / "r.json", {**prov, "submission_hash": "changed"})
-    assert not is_reusable(tmp_path / "missing.json", prov)
+    stored = read_result(RESULTS / "bea-overfit.json")
+    current = replace(stored.provenance, grader_hash=grader_hash(), date="tomorrow")
+    path = tmp_path / "bea-overfit.json"
+    write_json_atomic(path, replace(stored, provenance=current))
+    assert reusable(path, replace(current, date="later", cpu="another")) is not None
+    for key in REUSE_KEYS:
+        assert reusable(path, replace(current, **{key: "changed"})) is None, key
+    assert reusable(tmp_path / "missing.json", current) is None
+
+
+def test_results_of_an_older_grader_or_too_new_or_damaged_are_not_reused(tmp_path: Path) -> None:
+    stored = read_result(RESULTS / "bea-overfit.json")  # schema 1, upgraded: no grader hash
+    current = replace(stored.provenance, grader_hash=grader_hash())
+    assert reusable(RESULTS / "bea-overfit.json", current) is None
+    data = json.loads((RESULTS / "bea-overfit.json").read_text(encoding="utf-8"))
+    data["provenance"]["grader_hash"] = grader_hash()
+    (tmp_path / "new.json").write_text(json.dumps({**data, "schema": 99}))
+    (tmp_path / "cut.json").write_text(json.dumps(data)[:500])
+    assert reusable(tmp_path / "new.json", current) is None
+    assert reusable(tmp_path / "cut.json", current) is None
+
+
+def test_grader_hash_ignores_report_code() -> None:
+    assert grader_hash() == grader_hash() and len(grader_hash()) == 16
 
 
 def test_summary_csv(tmp_path: Path) -> None:
-    result = {
-        "student": "ana",
-        "name": "Ana Peña",
-        "score": 3.0,
-        "max_score": 4.0,
-        "status": "partial",
-        "tasks": {
-            "scratch": {"status": "ok", "metrics": {"test_accuracy": 0.5, "gap": 0.1}},
-            "transfer": {"status": "error", "metrics": None},
-        },
-    }
-    write_summary_csv(tmp_path / "summary.csv", [result], ["scratch", "transfer"])
+    result = read_result(RESULTS / "carlos-broken.json")
+    scratch = replace(result.tasks["scratch"], metrics=Metrics(1, 0, 0.4, 1, 0.5, 1, 0.1))
+    result = replace(result, student="ana", name="Ana Peña", score=3.0, max_score=4.0,
+                     tasks={"scratch": scratch, "transfer": result.tasks["cifar10"]})  # fmt: skip
+    write_summary_csv(tmp_path / "summary.csv", [result], ["scratch", "transfer", "other"])
     lines = (tmp_path / "summary.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("student,name,score,max_score,status,scratch_status")
-    assert lines[1] == "ana,Ana Peña,3.0,4.0,partial,ok,0.5000,0.1000,error,,"
+    assert lines[1] == f"ana,Ana Peña,3.0,4.0,{result.status},ok,0.5000,0.1000,error,,,missing,,"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.pipeline import grading
+from grader.pipeline import submission
 from grader.pipeline.grading import grade_assignment
 from grader.sandbox import uids
 from tests.conftest import FIXTURES, ROOT, fixture_submissions
@@ -30,7 +30,7 @@ def test_a_run_killed_after_training_resumes_without_retraining(
         raise KeyboardInterrupt  # as if the grader died between training and scoring
 
     with monkeypatch.context() as patched:
-        patched.setattr(grading, "evaluate_tasks", crash)
+        patched.setattr(submission, "evaluate_tasks", crash)
         with pytest.raises(KeyboardInterrupt):
             grade_assignment(ONE_TASK, submissions=folder, out_dir=out, data_dir=data_dir)
     assert not (out / "one-task" / "results" / "uncompiled.json").exists()
@@ -40,7 +40,7 @@ def test_a_run_killed_after_training_resumes_without_retraining(
                               progress=lambda *m: messages.append(m))[0]  # fmt: skip
     assert ("uncompiled", "scratch", "trained in an earlier run: reused") in messages
     assert ("uncompiled", "scratch", "training") not in messages
-    assert result["tasks"]["scratch"]["status"] == "ok"
+    assert result.tasks["scratch"].status == "ok"
     assert not (out / "one-task" / "partial" / "grade" / "uncompiled").exists()
 
 

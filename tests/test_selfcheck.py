@@ -9,6 +9,7 @@ import pytest
 from grader.cli import main
 from grader.pipeline import selfcheck
 from grader.pipeline.grading import grade_assignment
+from grader.records import Result
 from tests.conftest import FIXTURES, fixture_submissions
 
 pytestmark = pytest.mark.slow
@@ -18,7 +19,7 @@ SUBMISSIONS = FIXTURES / "submissions"
 
 def run_check(
     path: Path, data_dir: Path, out: Path, full: bool = False
-) -> tuple[list, dict | None]:
+) -> tuple[list, Result | None]:
     return selfcheck.check_submission(
         path, assignment_dir=TINY, out_dir=out, data_dir=data_dir, full=full
     )
@@ -71,17 +72,19 @@ def test_full_check_grades_on_the_validation_split_like_the_instructor(
     folder = fixture_submissions(tmp_path, ["e2e-good"])
     graded = grade_assignment(TINY, submissions=folder, out_dir=session_out, data_dir=data_dir)[0]
     rows, checked = run_check(folder / "e2e-good", data_dir, session_out, full=True)
-    assert checked is not None and checked["mode"] == "check"
+    assert checked is not None and checked.mode == "check"
     assert (session_out / "tiny" / "check" / "results" / "e2e-good.json").is_file()
-    assert {r.check for r in rows} >= {c["required"] for c in checked["checks"]}
-    for task_id, task in graded["tasks"].items():
-        mine = checked["tasks"][task_id]
+    assert {r.check for r in rows} >= {c.required for c in checked.checks}
+    for task_id, task in graded.tasks.items():
+        mine = checked.tasks[task_id]
+        assert mine.metrics is not None and task.metrics is not None
+        assert mine.confusion_matrix is not None
         # "test" figures of a self-check are validation figures: the test split stays hidden
-        assert sum(map(sum, mine["confusion_matrix"])) == sum(mine["split"]["val"])
-        assert mine["metrics"]["test_accuracy"] == mine["metrics"]["val_accuracy"]
+        assert sum(map(sum, mine.confusion_matrix)) == sum(mine.split.val)
+        assert mine.metrics.test_accuracy == mine.metrics.val_accuracy
         # and they equal what the instructor's run records for the validation split
-        assert mine["metrics"]["val_accuracy"] == task["metrics"]["val_accuracy"]
-        assert mine["metrics"]["train_accuracy"] == task["metrics"]["train_accuracy"]
+        assert mine.metrics.val_accuracy == task.metrics.val_accuracy
+        assert mine.metrics.train_accuracy == task.metrics.train_accuracy
 
 
 @pytest.mark.parametrize(

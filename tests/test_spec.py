@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,64 @@ def test_relabel_must_use_each_cifar_class_once(tmp_path: Path) -> None:
     text = ONE_TASK.replace('"ship"]', '"ship", "truck"]')
     with pytest.raises(SpecError, match="each CIFAR-10 class is used once"):
         load_assignment(write_spec(tmp_path, text))
+
+
+TINY = FIXTURES / "assignments" / "tiny"
+FIRST_TASK = """
+[tasks.first]
+function = "f"
+split = "vehicles"
+defaults = { epochs = 1 }
+limits = { max_epochs = 1, max_params = 1, max_seconds = 1 }
+"""
+
+
+def test_positive_class_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """It was read and validated but never used: a key that does nothing must not pass."""
+    shutil.copytree(TINY, tmp_path / "tiny")
+    spec = tmp_path / "tiny" / "assignment.toml"
+    text = spec.read_text().replace('split = "base"\n', 'split = "base"\npositive_class = "a"\n')
+    spec.write_text(text)
+    with pytest.raises(SpecError, match=r"`base_model.positive_class` is no longer used.*remove"):
+        load_assignment(tmp_path / "tiny")
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        # keys, bounds and the compared task come from the check kind (grader/checks.py)
+        ('kind = "max_gap", threshold = 0.1, points = 1, compare_to = "x"', "`tasks.scratch."
+         "checks[0].compare_to` must be one of the known keys ['kind', 'threshold', 'points']"),
+        ('kind = "max_params", threshold = 0, points = 1', "must be a positive number"),
+        ('kind = "beats_scratch", threshold = 0.1, points = 1', "`tasks.scratch.checks[0]."
+         "compare_to` must be another task id ['scratch']. Received: tasks.scratch.checks[0]."
+         "compare_to='scratch'"),
+        ('kind = "min_test_accuracy", threshold = 0.1, points = 1, tresh = 1', "(typo?)"),
+    ],
+)  # fmt: skip
+def test_check_keys_and_bounds_come_from_the_kind(
+    tmp_path: Path, check: str, expected: str
+) -> None:
+    old = 'kind = "min_test_accuracy", threshold = 0.1, points = 1'
+    with pytest.raises(SpecError) as info:
+        load_assignment(write_spec(tmp_path, ONE_TASK.replace(old, check)))
+    assert expected in str(info.value)
+
+
+def test_a_check_must_be_a_table(tmp_path: Path) -> None:
+    text = ONE_TASK.replace('checks = [{ kind = "min_test_accuracy"', 'checks = [3, { kind = "x"')
+    with pytest.raises(SpecError, match=r"`tasks.scratch.checks\[0\]` must be a table"):
+        load_assignment(write_spec(tmp_path, text))
+
+
+def test_every_registered_kind_can_be_written_in_a_spec(tmp_path: Path) -> None:
+    from grader.checks import KINDS
+
+    for name, kind in KINDS.items():
+        threshold = kind.bounds.high if kind.bounds.high < 10 else 100
+        other = ', compare_to = "first"' if kind.compares else ""
+        check = f'kind = "{name}", threshold = {threshold}, points = 1{other}'
+        text = ONE_TASK.replace('kind = "min_test_accuracy", threshold = 0.1, points = 1', check)
+        text += FIRST_TASK
+        loaded = load_assignment(write_spec(tmp_path / name, text))
+        assert loaded.tasks["scratch"].checks[0].kind == name

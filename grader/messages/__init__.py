@@ -9,18 +9,20 @@ Spanish report writes 500.000 parámetros and 0,692.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import string
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
 
-from grader.messages import errors, grading
+from grader.messages import errors, feedback, grading
 
 LANGUAGES = ("en", "es")
 # Each catalog module maps an id to its text in every language; see `catalog()`.
-MODULES = (errors, grading)
+MODULES = (errors, grading, feedback)
 _SPEC = re.compile(r"(?P<sign>[+]?)(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<type>[fd%]?)")
 
 
@@ -69,7 +71,10 @@ def number(value: float, spec: str, language: str) -> str:
         pattern += ".###"
     if match["sign"]:
         pattern = f"+{pattern};-{pattern}"
-    out = format_decimal(value, format=pattern, locale=language)
+    # A float's exact binary value, rounded half-even, is what Python's format writes;
+    # Babel would round its shortest repr instead (0.0125: Python 0.013, Babel 0.012).
+    exact = Decimal(value) if isinstance(value, float) and math.isfinite(value) else value
+    out = format_decimal(exact, format=pattern, locale=language)
     if match["type"] == "%":
         out += "%" if language == "en" else "\u00a0%"
     return out

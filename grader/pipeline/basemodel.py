@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from typing import Any
+from pathlib import Path
 
-from grader.pipeline.context import Context, GradingError, load_json, train_arrays, train_request
-from grader.pipeline.results import ChildOutputError, read_child_json, write_json_atomic
+from grader import codec, protocol
+from grader.errors import ChildOutputError, GradingError
+from grader.messages import render
+from grader.pipeline.context import Context, TrainedBase, train_arrays
+from grader.pipeline.training import child_failure, read_train_report, train_request
+from grader.records import write_json_atomic
 from grader.sandbox import jobs
 
+__all__ = ["TrainedBase", "ensure_base_model"]  # TrainedBase lives in context (shared)
 
-def ensure_base_model(ctx: Context) -> dict[str, Any]:
+
+def ensure_base_model(ctx: Context) -> TrainedBase:
     """Train the base model (instructor code, in a child like any other) unless cached.
-
-    Returns:
-        Its info (validation accuracy, epochs, classes, file) plus "path" to `base.keras`.
 
     Raises:
         GradingError: the instructor's base model failed to train.
     """
+    assert ctx.assignment.base_model is not None
+    folder = ctx.layout.base_model(ctx.assignment.spec_hash, ctx.split_key)
+    cached = _cached(folder)
+    if cached is not None:
+        return cached
+    ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
+    facts = _train_base(ctx, folder)
+    spec = ctx.assignment.base_model
+    base = TrainedBase(
+        path=folder / "base.keras",
+        val_accuracy=facts.history.val_accuracy[-1],
+        epochs=facts.history.epochs,
+        classes=tuple(ctx.assignment.splits[spec.split].classes),
+        file=spec.file,
+    )
+    write_json_atomic(folder / "base.json", base.provenance())
+    return base
+
+
+def _cached(folder: Path) -> TrainedBase | None:
+    """The base model trained by an earlier run, if its files are whole."""
+    try:
+        info = json.loads((folder / "base.json").read_text(encoding="utf-8"))
+        base = TrainedBase(
+            path=folder / "base.keras",
+            val_accuracy=float(info["val_accuracy"]),
+            epochs=int(info["epochs"]),
+            classes=tuple(str(c) for c in info["classes"]),
+            file=str(info["file"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return base if base.path.is_file() else None
+
+
+def _train_base(ctx: Context, folder: Path) -> protocol.TrainFacts:
     spec = ctx.assignment.base_model
     assert spec is not None
-    folder = ctx.layout.base_model(ctx.assignment.spec_hash, ctx.split_key)
-    info_path = folder / "base.json"
-    if info_path.is_file() and (folder / "base.keras").is_file():
-        return {**load_json(info_path), "path": str(folder / "base.keras")}
-    ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
-    split = ctx.assignment.splits[spec.split]
-    job = jobs.new_job(ctx.work, "base", ctx.isolation, slot=0)
+    job = jobs.new_job(ctx.work, "base", ctx.sandbox, slot=0)
     source = ctx.assignment.directory / spec.file
     jobs.link_inputs(job, {**train_arrays(ctx, spec.split), "submission/base_model.py": source})
     request = train_request(
@@ -35,27 +69,23 @@ def ensure_base_model(ctx: Context) -> dict[str, Any]:
         ctx,
         call="base_model",
         function=spec.function,
-        classes=list(split.classes),
-        training=vars(spec.training),
-        limits={"max_epochs": spec.training.epochs, "max_params": 10**8, "max_batch_size": 4096},
+        classes=tuple(ctx.assignment.splits[spec.split].classes),
+        defaults=codec.from_json(protocol.Defaults, codec.to_json(spec.training)),
+        limits=protocol.TrainLimits(spec.training.epochs, max_params=10**8, max_batch_size=4096),
         module_file=job.inputs / "submission" / "base_model.py",
     )
-    outcome = jobs.run_job(job, "grader.worker.train", request, wall_seconds=3600, memory_gb=8)
+    request_json = codec.to_json(request)
+    outcome = jobs.run_job(job, "grader.worker.train", request_json, wall_seconds=3600, memory_gb=8)
     try:
-        report = read_child_json(job.outputs / "train.json")
-        if report.get("status") != "ok":
-            raise GradingError(f"{source}: {report.get('error')}")
-        folder.mkdir(parents=True, exist_ok=True)
-        jobs.take_output(job, "model.keras", folder / "base.keras")
-    except ChildOutputError as exc:
+        report = read_train_report(job)
+        if report.trained is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            jobs.take_output(job, "model.keras", folder / "base.keras")
+    except (ChildOutputError, codec.DecodeError) as exc:
         log = jobs.log_tail(outcome)
         raise GradingError(f"Training the base model failed ({exc}):\n{log}") from None
-    info = {
-        "val_accuracy": report["history"]["val_accuracy"][-1],
-        "epochs": report["epochs"],
-        "classes": list(split.classes),
-        "file": spec.file,
-    }
-    write_json_atomic(info_path, info)
+    if report.trained is None:
+        why = render(child_failure(report.error)[1], "en") if report.error else "no model"
+        raise GradingError(f"{source}: {why}\n{jobs.log_tail(outcome)}")
     shutil.rmtree(job.root, ignore_errors=True)
-    return {**info, "path": str(folder / "base.keras")}
+    return report.trained

@@ -11,10 +11,29 @@ from typing import Any
 from grader import sandbox
 from grader.errors import GradingError  # noqa: F401
 from grader.layout import CHECK, GRADE, Layout  # noqa: F401
-from grader.sandbox import jobs
 from grader.spec import Assignment
 
 Progress = Callable[[str, str, str], None]  # (student, task, message)
+
+
+@dataclass(frozen=True)
+class TrainedBase:
+    """The trained base model's file, and what it was trained to (`pipeline/basemodel.py`)."""
+
+    path: Path
+    val_accuracy: float
+    epochs: int
+    classes: tuple[str, ...]
+    file: str
+
+    def provenance(self) -> dict[str, Any]:
+        """What a result records of the base model it was graded with."""
+        return {
+            "val_accuracy": self.val_accuracy,
+            "epochs": self.epochs,
+            "classes": list(self.classes),
+            "file": self.file,
+        }
 
 
 @dataclass(frozen=True)
@@ -27,9 +46,10 @@ class Context:
     split_key: str
     data_fingerprint: str
     isolation: sandbox.Isolation  # level, memory cap, GPUs
+    sandbox: sandbox.Sandbox  # runs the children; closed by whoever called `prepare`
     work: Path  # private temp folder holding the job folders
     progress: Progress
-    base: dict[str, Any] | None = None  # the trained base model: info + "path"
+    base: TrainedBase | None = None  # the trained base model: its file and provenance
     mode: str = GRADE
 
     @property
@@ -45,38 +65,6 @@ def train_arrays(ctx: Context, split: str) -> dict[str, Path]:
     """Training and validation arrays only: the hidden test split never reaches student code."""
     names = ("x_train", "y_train", "x_val", "y_val")
     return {f"{n}.npy": ctx.splits_dir / split / f"{n}.npy" for n in names}
-
-
-def train_request(
-    job: jobs.Job,
-    ctx: Context,
-    *,
-    call: str,
-    function: str,
-    classes: list[str],
-    training: dict,
-    limits: dict,
-    module_file: Path,
-    task: str = "base",
-    quick: bool = False,
-) -> dict[str, Any]:
-    """The request file of a train worker, with paths as the child sees them."""
-    return {
-        "task": task,
-        "call": call,
-        "function": function,
-        "classes": classes,
-        "num_classes": len(classes),
-        "input_shape": [32, 32, 3],
-        "seed": ctx.assignment.seed,
-        "defaults": training,
-        "limits": limits,
-        "quick": quick,
-        "submission": job.inside(module_file),
-        "data": job.inside(job.inputs),
-        "out": job.inside(job.outputs),
-        "base_model": job.inside(job.inputs / "base.keras") if call == "base" else None,
-    }
 
 
 def load_json(path: Path) -> dict[str, Any]:

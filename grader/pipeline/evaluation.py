@@ -9,97 +9,129 @@ and the task's `evaluated_in` says that student code ran during scoring.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from grader import data, scoring
+from grader import codec, data, protocol, scoring
+from grader.errors import ChildOutputError, ErrorKind
+from grader.messages import Message
 from grader.pipeline.context import CHECK, Context
-from grader.pipeline.results import (
-    ChildOutputError,
-    checked_base_reuse,
-    checked_count,
-    read_child_file,
-    read_child_json,
-)
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
-from grader.sandbox import jobs
+from grader.pipeline.training import Failure, as_record, child_failure
+from grader.protocol import EvalResult, redact_paths
+from grader.records import BaseReuse, LayerRow, Metrics, Sample, TaskRecord
+from grader.sandbox import Outcome, jobs
+from grader.sandbox.childio import read_child_file, read_child_json
 
 TASK_SECONDS = 60
-KEPT = (
-    "metrics",
-    "params",
-    "trainable_params",
-    "non_trainable_params",
-    "layers",
-    "confusion_matrix",
-    "samples",
-    "base_reuse",
-)
 SAFE_MODE, STUDENT_SANDBOX = "safe_mode", "student_sandbox"  # where a task was scored
 PREDICTIONS_MAX_BYTES = 16 * 2**20
+REPORT_MAX_BYTES = 16 * 2**20
+Evaluated = EvalResult | Failure  # per task: facts and scores, or why there are none
 
 
 def evaluate_tasks(
-    ctx: Context, tasks: dict[str, dict], staged: Staged, work: Path, slot: int
-) -> None:
-    """Score every trained model of one submission (updates `tasks`).
+    ctx: Context, tasks: dict[str, TaskRecord], staged: Staged, work: Path, slot: int
+) -> dict[str, TaskRecord]:
+    """Score every trained model of one submission; the records, scored or failed.
 
     One child without student code scores them all; with `allow_custom_objects`, models
     it refuses for their custom classes go to a second child, in the student's sandbox.
     In a self-check the validation split stands in for the hidden test split, which the
     student's side never receives.
     """
-    trained = {t: r for t, r in tasks.items() if r["status"] == "ok"}
+    trained = [t for t, record in tasks.items() if record.ok]
     if not trained:
-        return
+        return dict(tasks)
     what = "validation split (self-check)" if ctx.mode == CHECK else "hidden test split"
     ctx.progress(staged.student, "evaluation", f"scoring on the {what}")
-    evaluated = _run_evaluation(ctx, list(trained), work, slot, staged=None)
-    refused = [t for t in trained if evaluated.get(t, {}).get("error_kind") == "custom_objects"]
+    evaluated = _run_evaluation(ctx, trained, work, slot, staged=None)
+    refused = [t for t in trained if _refused_as_custom(evaluated.get(t))]
     sandboxed = refused if ctx.assignment.allow_custom_objects else []
     if sandboxed:
         ctx.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
         evaluated.update(_run_evaluation(ctx, sandboxed, work, slot, staged=staged))
-    for task_id, record in trained.items():
-        where = STUDENT_SANDBOX if task_id in sandboxed else SAFE_MODE
-        record.update(_merged(evaluated.get(task_id), record), evaluated_in=where)
+    return {
+        t: _merged(r, evaluated.get(t), STUDENT_SANDBOX if t in sandboxed else SAFE_MODE)
+        if t in trained
+        else r
+        for t, r in tasks.items()
+    }
+
+
+def _refused_as_custom(evaluated: Evaluated | None) -> bool:
+    return isinstance(evaluated, tuple) and evaluated[0] is ErrorKind.CUSTOM_OBJECTS
 
 
 def _run_evaluation(
     ctx: Context, task_ids: list[str], work: Path, slot: int, staged: Staged | None
-) -> dict[str, Any]:
+) -> dict[str, Evaluated]:
     """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`)."""
-    job = jobs.new_job(work, "eval", ctx.isolation, slot)
-    request: dict[str, Any] = {"seed": ctx.assignment.seed, "out": job.inside(job.outputs)}
+    job = jobs.new_job(work, "eval", ctx.sandbox, slot)
+    submission = None
     if staged is not None:
         copy_tree(staged.folder, job.inputs / "submission")
-        request["submission"] = job.inside(job.inputs / "submission" / SUBMISSION_FILE)
+        submission = job.inside(job.inputs / "submission" / SUBMISSION_FILE)
     labelled = staged is None
-    request["tasks"] = {t: _stage_task(ctx, job, t, work / t, labelled) for t in task_ids}
+    request = protocol.EvalRequest(
+        seed=ctx.assignment.seed,
+        out=job.inside(job.outputs),
+        tasks={t: _stage_task(ctx, job, t, work / t, labelled) for t in task_ids},
+        submission=submission,
+    )
     limits = [ctx.assignment.tasks[t].limits for t in task_ids]
     outcome = jobs.run_job(
         job,
         "grader.worker.evaluate",
-        request,
+        codec.to_json(request),
         wall_seconds=max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids),
         memory_gb=8 if labelled else max(lim.memory_gb for lim in limits),
     )
+    return _read_evaluation(ctx, job, outcome, task_ids, labelled)
+
+
+def _read_evaluation(
+    ctx: Context, job: jobs.Job, outcome: Outcome, task_ids: list[str], labelled: bool
+) -> dict[str, Evaluated]:
+    """The evaluation child's report per task; on the student's side, scored here."""
     try:
-        evaluated = read_child_json(job.outputs / "eval.json", max_bytes=16 * 2**20)
-    except ChildOutputError as exc:
-        failure = f"Evaluation failed ({exc}): {jobs.log_tail(outcome, 5)}"
-        return {t: {"error_kind": "evaluation_failed", "error": failure} for t in task_ids}
+        raw = read_child_json(job.outputs / "eval.json", max_bytes=REPORT_MAX_BYTES)
+        report = codec.from_json(protocol.EvalReport, raw)
+    except (ChildOutputError, codec.DecodeError) as exc:
+        failure = _failed_child(str(exc), jobs.log_tail(outcome, 5), labelled)
+        return dict.fromkeys(task_ids, failure)
     if labelled:
-        return evaluated
-    return {t: _scored_by_grader(ctx, job, t, evaluated.get(t)) for t in task_ids}
+        return {t: _checked_safe(report.tasks.get(t)) for t in task_ids}
+    return {t: _scored_by_grader(ctx, job, t, report.tasks.get(t)) for t in task_ids}
 
 
-def _scored_by_grader(ctx: Context, job: jobs.Job, task_id: str, facts: Any) -> Any:
+def _failed_child(detail: str, log: str, labelled: bool) -> Failure:
+    """An evaluation child that left no usable report: the machine's fault, or the student's
+    when the child ran in their sandbox."""
+    if labelled:
+        params = {"error": detail, "log": redact_paths(log)}
+        return ErrorKind.EVALUATION_FAILED, Message("evaluation_failed", params)
+    return _unusable(detail)
+
+
+def _checked_safe(result: EvalResult | None) -> Evaluated:
+    if result is not None and result.error is not None:
+        return child_failure(result.error)
+    if result is None or result.facts is None or result.scores is None:
+        return ErrorKind.EVALUATION_FAILED, Message("evaluation_failed.missing")
+    return result
+
+
+def _scored_by_grader(
+    ctx: Context, job: jobs.Job, task_id: str, result: EvalResult | None
+) -> Evaluated:
     """Score predictions made in the student's sandbox against labels it never saw."""
-    if not isinstance(facts, dict) or facts.get("status") != "ok":
-        return facts
+    if result is None or result.error is not None:
+        return _checked_safe(result)
+    if result.facts is None:
+        return _unusable("no model facts")
     split_name = ctx.assignment.tasks[task_id].split
     parts = _parts(ctx)
     arrays = data.load_split(
@@ -114,15 +146,15 @@ def _scored_by_grader(ctx: Context, job: jobs.Job, task_id: str, facts: Any) -> 
             )
             for s in scoring.SPLITS
         }
-        facts = _checked_facts(facts)
-    except (ChildOutputError, ValueError, TypeError, KeyError) as exc:
-        return {
-            "error_kind": "bad_output",
-            "error": f"Scoring in your sandbox left unusable output ({exc}). Do not change "
-            "Keras' predict or write files from your submission.",
-        }
-    x_test = arrays[f"x_{parts['test']}"]
-    return {**facts, **scoring.score(probabilities, truth, x_test, num_classes)}
+    except (ChildOutputError, ValueError) as exc:
+        return _unusable(str(exc))
+    scored = scoring.score(probabilities, truth, arrays[f"x_{parts['test']}"], num_classes)
+    return replace(result, scores=codec.from_json(protocol.Scores, scored))
+
+
+def _unusable(detail: str) -> Failure:
+    message = Message("bad_output.sandbox_scoring", {"error": detail[:2000]})
+    return ErrorKind.BAD_OUTPUT, message
 
 
 def _child_array(path: Path) -> np.ndarray:
@@ -130,55 +162,33 @@ def _child_array(path: Path) -> np.ndarray:
     return np.load(io.BytesIO(read_child_file(path, PREDICTIONS_MAX_BYTES)), allow_pickle=False)
 
 
-def _checked_facts(facts: dict[str, Any]) -> dict[str, Any]:
-    """The model facts a student-side child reported, checked against their schema."""
-    counts = {
-        k: checked_count(facts[k]) for k in ("params", "trainable_params", "non_trainable_params")
-    }
-    layers = facts["layers"]
-    if not isinstance(layers, list) or len(layers) > 2000:
-        raise ValueError("the layer table is not a list of at most 2,000 layers")
-    table = [
-        {
-            "name": str(row["name"])[:120],
-            "type": str(row["type"])[:80],
-            "output_shape": str(row["output_shape"])[:80],
-            "params": checked_count(row["params"]),
-            "trainable": bool(row["trainable"]),
-        }
-        for row in layers
-    ]
-    reuse = checked_base_reuse(facts.get("base_reuse"))
-    return {"status": "ok", **counts, "layers": table, "base_reuse": reuse}
-
-
 def _stage_task(
     ctx: Context, job: jobs.Job, task_id: str, trained: Path, labelled: bool
-) -> dict[str, Any]:
+) -> protocol.EvalTask:
     """Link one task's model and arrays into the job; without labels for the student side."""
     task = ctx.assignment.tasks[task_id]
     split = ctx.splits_dir / task.split
-    parts = _parts(ctx)
     kinds = ("x", "y") if labelled else ("x",)
     files = {
         f"{task_id}/{kind}_{name}.npy": split / f"{kind}_{part}.npy"
-        for name, part in parts.items()
+        for name, part in _parts(ctx).items()
         for kind in kinds
     }
     files[f"{task_id}/model.keras"] = trained / "model.keras"
-    if task.uses_base and ctx.base is not None:
+    base = ctx.base if task.uses_base else None
+    if base is not None:
         files[f"{task_id}/built.keras"] = trained / "built.keras"
-        files[f"{task_id}/base.keras"] = Path(ctx.base["path"])
+        files[f"{task_id}/base.keras"] = base.path
     jobs.link_inputs(job, files)
     folder = job.inputs / task_id
-    return {
-        "function": task.function,
-        "num_classes": len(ctx.assignment.splits[task.split].classes),
-        "data": job.inside(folder),
-        "model": job.inside(folder / "model.keras"),
-        "built_model": job.inside(folder / "built.keras") if task.uses_base else None,
-        "base_model": job.inside(folder / "base.keras") if task.uses_base else None,
-    }
+    return protocol.EvalTask(
+        function=task.function,
+        num_classes=len(ctx.assignment.splits[task.split].classes),
+        data=job.inside(folder),
+        model=job.inside(folder / "model.keras"),
+        built_model=job.inside(folder / "built.keras") if base else None,
+        base_model=job.inside(folder / "base.keras") if base else None,
+    )
 
 
 def _parts(ctx: Context) -> dict[str, str]:
@@ -186,12 +196,23 @@ def _parts(ctx: Context) -> dict[str, str]:
     return {"train": "train", "val": "val", "test": "val" if ctx.mode == CHECK else "test"}
 
 
-def _merged(evaluated: Any, record: dict) -> dict[str, Any]:
-    if not isinstance(evaluated, dict) or evaluated.get("status") != "ok":
-        evaluated = evaluated if isinstance(evaluated, dict) else {}
-        return {
-            "status": "error",
-            "error_kind": str(evaluated.get("error_kind", "evaluation_failed"))[:40],
-            "error": str(evaluated.get("error", "The model could not be evaluated."))[:2000],
-        }
-    return {k: evaluated.get(k, record.get(k)) for k in KEPT}
+def _merged(record: TaskRecord, evaluated: Evaluated | None, where: str) -> TaskRecord:
+    """A trained task's record with its scores, or failed as scoring reported."""
+    if evaluated is None:
+        evaluated = ErrorKind.EVALUATION_FAILED, Message("evaluation_failed.missing")
+    if isinstance(evaluated, tuple):
+        return replace(record.failed(*evaluated), evaluated_in=where)
+    facts, scores = evaluated.facts, evaluated.scores
+    assert facts is not None and scores is not None  # checked when read
+    return replace(
+        record,
+        metrics=as_record(Metrics, scores.metrics),
+        params=facts.params,
+        trainable_params=facts.trainable_params,
+        non_trainable_params=facts.non_trainable_params,
+        layers=tuple(as_record(LayerRow, row) for row in facts.layers),
+        confusion_matrix=scores.confusion_matrix,
+        samples=tuple(as_record(Sample, s) for s in scores.samples),
+        base_reuse=None if facts.base_reuse is None else as_record(BaseReuse, facts.base_reuse),
+        evaluated_in=where,
+    )

@@ -6,30 +6,25 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from grader.pipeline.context import CHECK, Context, GradingError
-from grader.pipeline.grading import grade_submission, prepare
+from grader import checks
+from grader.data import IMAGE_SHAPE
+from grader.errors import Step
+from grader.messages import Message, render
+from grader.pipeline.context import CHECK, Context, GradingError, Progress
+from grader.pipeline.grading import prepare
+from grader.pipeline.submission import grade_submission
 from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, stage
-from grader.pipeline.training import train_task
+from grader.pipeline.training import QuickFacts, check_task
+from grader.records import DroppedLine, Result, TaskRecord
 from grader.spec import Task
 
 OK, PROBLEM, WARNING, NOT_REACHED = "OK", "problem", "warning", "not reached"
-# The worker's steps in the order it takes them, with the error kinds each one reports.
-STEPS = (
-    ("imports and defines the function", {"missing_file", "bad_notebook", "bad_submission",
-                                          "syntax_error", "import_error", "missing_function",
-                                          "bad_signature"}),
-    ("TRAINING settings within the limits", {"training_config"}),
-    ("returns a Keras model", {"build_error", "not_a_model"}),
-    ("input shape (32, 32, 3)", {"wrong_input_shape"}),
-    ("one output unit per class", {"wrong_output_shape"}),
-    ("parameters within the hard limit", {"too_many_params"}),
-    ("the model can be saved", {"save_error"}),
-    ("a loss the grader can feed labels to", {"unsupported_loss"}),
-    ("trains a few steps (no NaN, no shape error)", {"nan_loss", "training_error", "crash",
-                                                     "timeout", "disk_limit", "bad_output"}),
-)  # fmt: skip
+HINTS = {"ok": OK, "problem": PROBLEM, "warning": WARNING}  # a check kind's verdict -> status
+# The worker's steps, in the order it takes them: a failure's `ErrorKind.step` is its row.
+# The quick check does not score: a failure while scoring gets a row of its own.
+STEPS = tuple(step for step in Step if step is not Step.SCORES)
+LANGUAGE = "en"  # the console table is in English
 
 
 @dataclass(frozen=True)
@@ -42,6 +37,11 @@ class Row:
     detail: str = ""
 
 
+def say(message_id: str, **params: object) -> str:
+    """A catalog text in the table's language."""
+    return render(Message(message_id, params), LANGUAGE)
+
+
 def check_submission(
     submission: Path,
     *,
@@ -51,8 +51,8 @@ def check_submission(
     full: bool = False,
     isolation: str | None = None,
     memory_cap: str | None = None,
-    progress: Any = None,
-) -> tuple[list[Row], dict[str, Any] | None]:
+    progress: Progress | None = None,
+) -> tuple[list[Row], Result | None]:
     """Run the quick self-check (or, with `full`, a whole grading on the validation split).
 
     Returns:
@@ -71,6 +71,7 @@ def check_submission(
             return quick_rows(ctx, folder), None
         finally:
             shutil.rmtree(ctx.work, ignore_errors=True)
+            ctx.sandbox.close()
 
 
 def submission_folder(path: Path, tmp: Path) -> Path:
@@ -95,92 +96,91 @@ def quick_rows(ctx: Context, folder: Path) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="check-", dir=ctx.work))
     work.chmod(0o711)
     staged = stage(folder, work / "submission")
-    rows = [
-        Row("-", "notebook: dropped line", WARNING, _dropped(d)) for d in staged.notebook_dropped
-    ]
+    rows = [_dropped_row(d) for d in staged.notebook_dropped]
     for task in ctx.assignment.tasks.values():
         ctx.progress(folder.name, task.id, "checking")
-        record = train_task(ctx, staged, task, work, slot=0, quick=True)
-        rows += task_rows(task, record, ctx.assignment.allow_custom_objects)
+        record, facts = check_task(ctx, staged, task, work, 0)
+        rows += task_rows(task, record, facts, ctx.assignment.allow_custom_objects)
     return rows
 
 
-def task_rows(task: Task, record: dict[str, Any], allow_custom: bool = False) -> list[Row]:
-    """Rows for one task: steps passed, the step that failed with its fix, steps not reached."""
-    rows, failed = [], False
-    for text, kinds in STEPS:
-        if failed:
-            rows.append(Row(task.id, text, NOT_REACHED))
-        elif record["status"] != "ok" and record["error_kind"] in kinds:
-            rows.append(Row(task.id, text, PROBLEM, record["error"] or ""))
-            failed = True
+def task_rows(
+    task: Task, record: TaskRecord, facts: QuickFacts | None, allow_custom: bool = False
+) -> list[Row]:
+    """Rows for one task: steps passed, the step that failed with its fix, steps not reached,
+    then what the graded checks can already tell about the model built."""
+    rows = step_rows(task.id, record)
+    if record.ok and facts is not None:
+        rows.append(_loss_row(task.id, facts))
+        rows += hint_rows(task, facts)
+        if facts.custom_layers:
+            rows.append(_custom_row(task.id, facts.custom_layers, allow_custom))
+    return rows
+
+
+def step_rows(task_id: str, record: TaskRecord) -> list[Row]:
+    """One row per worker step: OK up to the step the task failed at, then not reached."""
+    failed_at = None if record.ok or record.error_kind is None else record.error_kind.step
+    rows, reached = [], True
+    for step in STEPS:
+        name = say(f"step.{step.value}", shape=str(IMAGE_SHAPE))
+        if not reached:
+            rows.append(Row(task_id, name, NOT_REACHED))
+        elif step is failed_at:
+            rows.append(Row(task_id, name, PROBLEM, record.error or ""))
+            reached = False
         else:
-            rows.append(Row(task.id, text, OK))
-    if record["status"] != "ok" and not failed:  # a failure no step names
-        rows.append(Row(task.id, "grades without error", PROBLEM, record["error"] or ""))
-    if record["status"] == "ok":
-        rows += _extra_rows(task, record)
-        if record.get("custom_layers"):
-            rows.append(_custom_row(task, record["custom_layers"], allow_custom))
+            rows.append(Row(task_id, name, OK))
+    if not record.ok and reached:  # a failure no step names (while scoring)
+        rows.append(Row(task_id, say(f"step.{Step.SCORES.value}"), PROBLEM, record.error or ""))
     return rows
 
 
-def _custom_row(task: Task, custom: list[str], allowed: bool) -> Row:
-    text, uses = "standard Keras layers only", f"uses {', '.join(custom)}"
-    if allowed:
-        return Row(task.id, text, WARNING, f"{uses}: allowed here, but scored in your sandbox "
-                   "and flagged as such to the instructor")  # fmt: skip
-    return Row(task.id, text, PROBLEM, f"{uses}: grading refuses custom and Lambda layers "
-               "(loading them would run your code); build the model from keras.layers")  # fmt: skip
-
-
-def _extra_rows(task: Task, record: dict[str, Any]) -> list[Row]:
-    rows = [_loss_row(task, record)]
-    for check in task.checks:
-        if check.kind == "reuses_base":
-            reuse = record.get("base_reuse") or {}
-            held = reuse.get("reused_layers", 0)
-            ok = held >= check.threshold
-            detail = (f"holds {held} of the base's {reuse.get('base_layers', '?')} pre-trained "
-                      "layers") + ("" if ok else ": build on base_model.layers (e.g. "
-                                   "base_model.layers[:-1]) instead of new layers")  # fmt: skip
-            rows.append(Row(task.id, "reuses the pre-trained base", OK if ok else PROBLEM, detail))
-        if check.kind == "max_params" and record["params"] > check.threshold:
-            rows.append(Row(task.id, "parameters within the graded maximum", WARNING,
-                            f"{record['params']:,} > {check.threshold:,.0f}: this check "
-                            "will score 0"))  # fmt: skip
-    return rows
-
-
-def _loss_row(task: Task, record: dict[str, Any]) -> Row:
-    activation, loss = record.get("activation", "linear"), (record.get("loss") or "").lower()
-    text = "loss matches the output activation"
-    if activation == "sigmoid" and "categorical" in loss:
-        fix = ("sigmoid output with a categorical loss: end the model with "
-               "Dense(n, activation='softmax')")  # fmt: skip
-        return Row(task.id, text, PROBLEM, fix)
-    if activation == "softmax" and "binary" in loss:
-        fix = ("softmax output with binary_crossentropy: use categorical_crossentropy "
-               "(one-hot labels) or sparse_categorical_crossentropy (integer labels)")  # fmt: skip
-        return Row(task.id, text, PROBLEM, fix)
-    if activation not in ("softmax", "sigmoid"):
-        fix = (f"the last layer's activation is {activation!r}: unless the loss uses "
-               "from_logits=True, end with activation='softmax'")  # fmt: skip
-        return Row(task.id, text, WARNING, fix)
-    return Row(task.id, text, OK, f"{activation} + {record.get('loss')}")
-
-
-def rows_from_result(result: dict[str, Any]) -> list[Row]:
-    """The full self-check's table: every graded check, passed or not."""
+def hint_rows(task: Task, facts: QuickFacts) -> list[Row]:
+    """What each graded check's kind can say before grading (see `grader.checks`)."""
     rows = []
-    for task_id, task in result["tasks"].items():
-        if task["status"] != "ok":
-            rows.append(Row(task_id, "trains and evaluates", PROBLEM, task["error"] or ""))
-    for check in result["checks"]:
-        status = OK if check["passed"] else PROBLEM
-        rows.append(Row(check["task"], check["required"], status, check["message"]))
+    for check in task.checks:
+        hint = checks.kind_of(check).hint(facts)
+        if hint is not None:
+            name, detail = render(hint.name, LANGUAGE), render(hint.detail, LANGUAGE)
+            rows.append(Row(task.id, name, HINTS[hint.status], detail))
     return rows
 
 
-def _dropped(d: dict) -> str:
-    return f"cell {d['cell']}, line {d['line']}: {d['code']} ({d['reason']})"
+def _custom_row(task_id: str, custom: tuple[str, ...], allowed: bool) -> Row:
+    uses = ", ".join(custom)
+    if allowed:
+        return Row(task_id, say("selfcheck.custom"), WARNING,
+                   say("selfcheck.custom_allowed", layers=uses))  # fmt: skip
+    return Row(task_id, say("selfcheck.custom"), PROBLEM,
+               say("selfcheck.custom_refused", layers=uses))  # fmt: skip
+
+
+def _loss_row(task_id: str, facts: QuickFacts) -> Row:
+    activation, loss = facts.activation, (facts.loss or "").lower()
+    name = say("selfcheck.loss")
+    if activation == "sigmoid" and "categorical" in loss:
+        return Row(task_id, name, PROBLEM, say("selfcheck.loss_sigmoid_categorical"))
+    if activation == "softmax" and "binary" in loss:
+        return Row(task_id, name, PROBLEM, say("selfcheck.loss_softmax_binary"))
+    if activation not in ("softmax", "sigmoid"):
+        return Row(task_id, name, WARNING, say("selfcheck.loss_activation", activation=activation))
+    return Row(task_id, name, OK, say("selfcheck.loss_ok", activation=activation, loss=facts.loss))
+
+
+def rows_from_result(result: Result) -> list[Row]:
+    """The full self-check's table: every graded check, passed or not."""
+    rows = [
+        Row(task_id, say("selfcheck.trains_and_evaluates"), PROBLEM, task.error or "")
+        for task_id, task in result.tasks.items()
+        if not task.ok
+    ]
+    for check in result.checks:
+        rows.append(Row(check.task, check.required, OK if check.passed else PROBLEM, check.message))
+    return rows
+
+
+def _dropped_row(line: DroppedLine) -> Row:
+    detail = say("selfcheck.dropped_detail", cell=line.cell, line=line.line, code=line.code,
+                 reason=line.reason)  # fmt: skip
+    return Row("-", say("selfcheck.dropped"), WARNING, detail)

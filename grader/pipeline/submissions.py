@@ -5,14 +5,21 @@ from __future__ import annotations
 import shutil
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.pipeline.context import GradingError
+from grader.errors import ErrorKind, GradingError
+from grader.messages import Message
+from grader.notebook import NotebookError, notebook_to_module
+from grader.records import DroppedLine
 
 SUBMISSION_FILE = "submission.py"
 NOTEBOOK_FILE = "submission.ipynb"
 MAX_BYTES = 20 * 2**20
+
+
+class TooLarge(ValueError):
+    """A submission holds more than `MAX_BYTES`."""
 
 
 @dataclass(frozen=True)
@@ -20,10 +27,17 @@ class Staged:
     """A submission copied where its children can see it, or why that was impossible."""
 
     folder: Path
-    error_kind: str | None = None
-    error: str | None = None
-    notebook_dropped: list[dict] = field(default_factory=list)
+    failure: tuple[ErrorKind, Message] | None = None  # every task fails with it
+    notebook_dropped: tuple[DroppedLine, ...] = ()
     student: str = ""  # the submission folder's name, for progress lines
+
+
+@dataclass(frozen=True)
+class StudentName:
+    """A student's name, and why it is the folder's name if `student.toml` gave none."""
+
+    name: str
+    warning: Message | None = None
 
 
 def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
@@ -42,18 +56,18 @@ def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
     return found
 
 
-def read_student_name(folder: Path) -> dict[str, str | None]:
+def read_student_name(folder: Path) -> StudentName:
     """The name from `student.toml`, else the folder name (with a warning saying why)."""
     path = folder / "student.toml"
     if not path.is_file():
-        return {"name": folder.name, "warning": None}
+        return StudentName(folder.name)
     try:
         name = tomllib.loads(path.read_text(encoding="utf-8")).get("name")
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return {"name": folder.name, "warning": f"student.toml is not valid TOML ({exc})"}
+        return StudentName(folder.name, Message("name.bad_toml", {"error": str(exc)}))
     if not isinstance(name, str) or not name.strip():
-        return {"name": folder.name, "warning": 'student.toml has no name = "..." line'}
-    return {"name": name.strip()[:200], "warning": None}
+        return StudentName(folder.name, Message("name.no_name_line"))
+    return StudentName(name.strip()[:200])
 
 
 def stage(folder: Path, target: Path) -> Staged:
@@ -64,32 +78,28 @@ def stage(folder: Path, target: Path) -> Staged:
 def _stage(folder: Path, target: Path) -> Staged:
     try:
         copy_tree(folder, target)
-    except (OSError, ValueError) as exc:
-        return Staged(target, "bad_submission", f"Could not read the submission: {exc}.")
+    except TooLarge:
+        message = Message("bad_submission.too_large", {"megabytes": MAX_BYTES // 2**20})
+        return Staged(target, (ErrorKind.BAD_SUBMISSION, message))
+    except OSError as exc:
+        message = Message("bad_submission.unreadable", {"error": str(exc)})
+        return Staged(target, (ErrorKind.BAD_SUBMISSION, message))
     if (target / SUBMISSION_FILE).is_file():
         return Staged(target)
     if (target / NOTEBOOK_FILE).is_file():
         return _stage_notebook(target)
-    return Staged(
-        target,
-        "missing_file",
-        f"{folder.name}/ has no {SUBMISSION_FILE} (or {NOTEBOOK_FILE}). Put your functions "
-        f"in {SUBMISSION_FILE} (see the handout).",
-    )
+    params = {"folder": folder.name, "file": SUBMISSION_FILE, "notebook": NOTEBOOK_FILE}
+    return Staged(target, (ErrorKind.MISSING_FILE, Message("missing_file", params)))
 
 
 def _stage_notebook(target: Path) -> Staged:
-    from grader.notebook import NotebookError, notebook_json_to_module
-
     try:
-        text = (target / NOTEBOOK_FILE).read_text(encoding="utf-8")
-        converted = notebook_json_to_module(text, filename=NOTEBOOK_FILE)
-    except (NotebookError, UnicodeDecodeError) as exc:
-        return Staged(target, "bad_notebook", str(exc))
+        converted = notebook_to_module(target / NOTEBOOK_FILE)
+    except NotebookError as exc:
+        return Staged(target, (ErrorKind.BAD_NOTEBOOK, exc.message))
     (target / SUBMISSION_FILE).write_text(converted.source, encoding="utf-8")
     (target / SUBMISSION_FILE).chmod(0o644)
-    dropped = [vars(d) for d in converted.dropped]
-    return Staged(target, notebook_dropped=dropped)
+    return Staged(target, notebook_dropped=converted.dropped)
 
 
 def copy_tree(source: Path, target: Path) -> None:
@@ -107,7 +117,7 @@ def copy_tree(source: Path, target: Path) -> None:
         elif path.is_file():
             total += path.stat().st_size
             if total > MAX_BYTES:
-                raise ValueError(f"it holds more than {MAX_BYTES // 2**20} MB; submit code only")
+                raise TooLarge(f"it holds more than {MAX_BYTES // 2**20} MB; submit code only")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
             dest.chmod(0o644)

@@ -2,201 +2,265 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-from grader import sandbox
-from grader.pipeline.context import Context, train_arrays, train_request
-from grader.pipeline.results import (
-    ChildOutputError,
-    checked_base_reuse,
-    checked_count,
-    read_child_json,
-)
+from grader import codec, data, protocol
+from grader.errors import ChildOutputError, ErrorKind
+from grader.messages import LANGUAGES, Message, render
+from grader.messages import errors as error_texts
+from grader.pipeline.context import Context, train_arrays
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
-from grader.sandbox import jobs
+from grader.records import BaseReuse, SplitCounts, TaskRecord
+from grader.sandbox import Limits, Outcome, jobs
+from grader.sandbox.childio import read_child_json
 from grader.spec import Task
 
 QUICK_SECONDS = 60  # a self-check trains a few steps only
+REPORT_MAX_BYTES = 2**20
+Failure = tuple[ErrorKind, Message]
+T = TypeVar("T")
 
 
-def empty_task(ctx: Context, task: Task) -> dict[str, Any]:
-    """Every field a report reads, so a failed task renders without gaps."""
+@dataclass(frozen=True)
+class QuickFacts:
+    """What the self-check reads from a quick training child besides the record."""
+
+    params: int
+    custom_layers: tuple[str, ...]
+    activation: str
+    base_reuse: BaseReuse | None
+    loss: str
+
+
+def empty_record(ctx: Context, task: Task) -> TaskRecord:
+    """A task not graded yet: what the spec says (title, classes, split counts)."""
     split = ctx.assignment.splits[task.split]
-    counts = {
-        part: [getattr(split, f"{part}_per_class")] * len(split.classes)
-        for part in ("train", "val", "test")
-    }
-    return {
-        "title": task.title,
-        "status": "error",
-        "error_kind": None,
-        "error": None,
-        "log_tail": "",
-        "classes": list(split.classes),
-        "split": {"name": split.name, **counts},
-        "metrics": None,
-        "history": None,
-        "best_epoch": None,
-        "epochs": 0,
-        "batch_size": None,
-        "seconds": 0.0,
-        "params": None,
-        "trainable_params": None,
-        "non_trainable_params": None,
-        "optimizer": None,
-        "loss": None,
-        "label_format": None,
-        "layers": [],
-        "confusion_matrix": None,
-        "samples": [],
-        "base_reuse": None,
-        "evaluated_in": None,
-    }
+    n = len(split.classes)
+    counts = SplitCounts(
+        name=split.name,
+        train=(split.train_per_class,) * n,
+        val=(split.val_per_class,) * n,
+        test=(split.test_per_class,) * n,
+    )
+    return TaskRecord(title=task.title, classes=tuple(split.classes), split=counts)
 
 
 def train_task(
     ctx: Context, staged: Staged, task: Task, work: Path, slot: int, *, quick: bool = False
-) -> dict[str, Any]:
+) -> TaskRecord:
     """Run the student's build + fit for one task in an isolated child; never raises.
 
     With `quick`, the child builds the model and trains a few steps only (self-check).
     """
-    result = empty_task(ctx, task)
-    if staged.error_kind:
-        return {**result, "error_kind": staged.error_kind, "error": staged.error}
-    job = jobs.new_job(work, task.id, ctx.isolation, slot)
-    copy_tree(staged.folder, job.inputs / "submission")
-    inputs = train_arrays(ctx, task.split)
-    if task.uses_base and ctx.base is not None:
-        inputs["base.keras"] = Path(ctx.base["path"])
-    jobs.link_inputs(job, inputs)
+    return _train(ctx, staged, task, work, slot, quick)[0]
+
+
+def check_task(
+    ctx: Context, staged: Staged, task: Task, work: Path, slot: int
+) -> tuple[TaskRecord, QuickFacts | None]:
+    """The self-check's quick training of one task, and what it tells about the model."""
+    record, facts = _train(ctx, staged, task, work, slot, quick=True)
+    if facts is None:
+        return record, None
+    reuse = None if facts.base_reuse is None else as_record(BaseReuse, facts.base_reuse)
+    quick = QuickFacts(facts.params, facts.custom_layers, facts.activation, reuse, facts.loss)
+    return record, quick
+
+
+def _train(
+    ctx: Context, staged: Staged, task: Task, work: Path, slot: int, quick: bool
+) -> tuple[TaskRecord, protocol.TrainFacts | None]:
+    record = empty_record(ctx, task)
+    if staged.failure is not None:
+        return record.failed(*staged.failure), None
+    job = _staged_job(ctx, staged, task, work, slot)
     request = train_request(
         job,
         ctx,
         call="base" if task.uses_base else "shape",
         function=task.function,
-        classes=result["classes"],
-        training=vars(task.defaults),
-        limits=vars(task.limits),
+        classes=record.classes,
+        defaults=codec.from_json(protocol.Defaults, codec.to_json(task.defaults)),
+        limits=codec.from_json(protocol.TrainLimits, codec.to_json(task.limits)),
         module_file=job.inputs / "submission" / SUBMISSION_FILE,
         task=task.id,
         quick=quick,
     )
-    budget = QUICK_SECONDS if quick else task.limits.max_seconds
     outcome = jobs.run_job(
         job,
         "grader.worker.train",
-        request,
-        wall_seconds=budget + task.limits.startup_seconds,
+        codec.to_json(request),
+        wall_seconds=_budget(task, quick) + task.limits.startup_seconds,
         memory_gb=task.limits.memory_gb,
         on_line=lambda line: ctx.progress(staged.student, task.id, line[16:]),
     )
-    result["log_tail"] = jobs.log_tail(outcome)
-    return {**result, **_read_training(job, task, outcome, work / task.id, quick)}
+    record = replace(record, log_tail=jobs.log_tail(outcome))
+    return _read_training(job, task, outcome, record, work / task.id, quick)
 
 
-def _read_training(
-    job: jobs.Job, task: Task, outcome: sandbox.Outcome, kept: Path, quick: bool
-) -> dict[str, Any]:
-    if outcome.disk_exceeded:
-        return {
-            "error_kind": "disk_limit",
-            "error": "The training process wrote more than "
-            f"{sandbox.Limits.scratch_bytes // 2**20} MB to disk and was stopped. Do not "
-            "write files from your submission; the grader saves your model itself.",
-        }
-    if outcome.timed_out:
-        limit = QUICK_SECONDS if quick else task.limits.max_seconds
-        return {
-            "status": "timeout",
-            "error_kind": "timeout",
-            "error": f"Training did not finish within this task's limit of {limit} s "
-            f"(stopped after {outcome.seconds:.0f} s). Train fewer epochs (TRAINING), or use "
-            "a smaller model.",
-        }
-    try:
-        report = read_child_json(job.outputs / "train.json", max_bytes=2**20)
-    except ChildOutputError as exc:
-        return {"error_kind": "crash", "error": crash_message(outcome, str(exc))}
-    if report.get("status") != "ok":
-        return {
-            "error_kind": str(report.get("error_kind"))[:40],
-            "error": str(report.get("error"))[:2000],
-        }
-    try:
-        fields = _validated_training(report, task)
-        if quick:
-            return {"status": "ok", **fields, **_quick_facts(report)}
-        jobs.take_output(job, "model.keras", kept / "model.keras")
-        if task.uses_base:
-            jobs.take_output(job, "built.keras", kept / "built.keras")
-    except (ChildOutputError, ValueError, TypeError, KeyError) as exc:
-        return {
-            "error_kind": "bad_output",
-            "error": f"The training process left unusable output ({exc}). Do not write "
-            "files from your submission.",
-        }
-    return {"status": "ok", **fields, "seconds": outcome.seconds}
+def _staged_job(ctx: Context, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
+    """A job folder holding the submission, the task's train and validation arrays, the base."""
+    job = jobs.new_job(work, task.id, ctx.sandbox, slot)
+    copy_tree(staged.folder, job.inputs / "submission")
+    inputs = train_arrays(ctx, task.split)
+    if task.uses_base and ctx.base is not None:
+        inputs["base.keras"] = ctx.base.path
+    jobs.link_inputs(job, inputs)
+    return job
 
 
-def crash_message(outcome: sandbox.Outcome, detail: str) -> str:
-    """Why a child ended without its report, in words a student can act on."""
-    log = outcome.log_tail
-    if outcome.out_of_memory:
-        return (
-            "The training process stopped early: it used more memory than its limit and the "
-            "kernel stopped it. Use a smaller model or batch size; see the log below."
-        )
-    signals = {
-        11: "it crashed with a segmentation fault",
-        25: f"it wrote a file larger than {sandbox.Limits.max_file_bytes // 2**20} MB",
-        24: "it used more CPU time than allowed",
-        9: "it was killed (out of memory?)",
-    }
-    if "MemoryError" in log or "bad_alloc" in log or "Resource exhausted" in log:
-        why = "it ran out of memory (use a smaller model or batch size)"
-    elif outcome.returncode < 0:
-        why = signals.get(-outcome.returncode, f"it was killed by signal {-outcome.returncode}")
-    else:
-        why = f"it exited with code {outcome.returncode} before saving the model ({detail})"
-    return (
-        f"The training process stopped early: {why}. Do not call sys.exit/os._exit in "
-        "your submission; see the log below."
+def train_request(
+    job: jobs.Job,
+    ctx: Context,
+    *,
+    call: protocol.Call,
+    function: str,
+    classes: tuple[str, ...],
+    defaults: protocol.Defaults,
+    limits: protocol.TrainLimits,
+    module_file: Path,
+    task: str = "base",
+    quick: bool = False,
+) -> protocol.TrainRequest:
+    """The request of a train worker, with paths as the child sees them (no test split)."""
+    return protocol.TrainRequest(
+        task=task,
+        call=call,
+        function=function,
+        classes=classes,
+        input_shape=data.IMAGE_SHAPE,
+        seed=ctx.assignment.seed,
+        defaults=defaults,
+        limits=limits,
+        submission=job.inside(module_file),
+        data=job.inside(job.inputs),
+        out=job.inside(job.outputs),
+        base_model=job.inside(job.inputs / "base.keras") if call == "base" else None,
+        quick=quick,
     )
 
 
-def _validated_training(report: dict, task: Task) -> dict[str, Any]:
-    """Check the child's training report against a schema; only plots depend on it."""
-    history = report["history"]
-    epochs = len(history["loss"])
-    if not 1 <= epochs <= task.limits.max_epochs:
-        raise ValueError(f"history has {epochs} epochs")
-    curves = {}
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        values = [float(v) for v in history[key]]
-        if len(values) != epochs or not all(math.isfinite(v) for v in values):
-            raise ValueError(f"history[{key!r}] is not {epochs} finite numbers")
-        curves[key] = values
-    best = min(range(epochs), key=lambda i: curves["val_loss"][i]) + 1
-    return {
-        "history": curves,
-        "epochs": epochs,
-        "best_epoch": best,
-        "batch_size": int(report["batch_size"]),
-        "optimizer": str(report["optimizer"])[:40],
-        "loss": str(report["loss"])[:80],
-        "label_format": str(report["label_format"])[:10],
-    }
+def _budget(task: Task, quick: bool) -> int:
+    return QUICK_SECONDS if quick else task.limits.max_seconds
 
 
-def _quick_facts(report: dict) -> dict[str, Any]:
-    """What only the self-check reads from the child (it checks the student's own work)."""
-    custom = report.get("custom_layers")
-    return {
-        "params": checked_count(report["params"]),
-        "custom_layers": [str(c)[:80] for c in custom[:20]] if isinstance(custom, list) else [],
-        "activation": str(report.get("activation", "linear"))[:40],
-        "base_reuse": checked_base_reuse(report.get("base_reuse")),
+def _read_training(
+    job: jobs.Job, task: Task, outcome: Outcome, record: TaskRecord, kept: Path, quick: bool
+) -> tuple[TaskRecord, protocol.TrainFacts | None]:
+    failure = ended_early(outcome, _budget(task, quick))
+    if failure is not None:
+        return record.failed(*failure), None
+    try:
+        report = read_train_report(job)
+    except ChildOutputError as exc:
+        return record.failed(ErrorKind.CRASH, crash_message(outcome, str(exc))), None
+    except codec.DecodeError as exc:
+        return record.failed(*_unusable(str(exc))), None
+    if report.error is not None:
+        return record.failed(*child_failure(report.error)), None
+    if report.trained is None:
+        return record.failed(*_unusable("train.json reports neither a model nor an error")), None
+    facts = report.trained
+    try:
+        if facts.history.epochs > (1 if quick else task.limits.max_epochs):
+            raise ChildOutputError(f"history has {facts.history.epochs} epochs")
+        if not quick:
+            jobs.take_output(job, "model.keras", kept / "model.keras")
+            if task.uses_base:
+                jobs.take_output(job, "built.keras", kept / "built.keras")
+    except ChildOutputError as exc:
+        return record.failed(*_unusable(str(exc))), None
+    trained = _trained(record, facts)
+    return (trained if quick else replace(trained, seconds=outcome.seconds)), facts
+
+
+def read_train_report(job: jobs.Job) -> protocol.TrainReport:
+    """The train worker's report, read safely and decoded (bounds checked on decoding).
+
+    Raises:
+        ChildOutputError: missing, a link, oversized or not JSON (the child died first).
+        codec.DecodeError: JSON that is not a training report.
+    """
+    raw = read_child_json(job.outputs / "train.json", max_bytes=REPORT_MAX_BYTES)
+    return codec.from_json(protocol.TrainReport, raw)
+
+
+def _trained(record: TaskRecord, facts: protocol.TrainFacts) -> TaskRecord:
+    history = facts.history
+    best = min(range(history.epochs), key=lambda i: history.val_loss[i]) + 1
+    return replace(
+        record,
+        status="ok",
+        history={k: getattr(history, k) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        epochs=history.epochs,
+        best_epoch=best,
+        batch_size=facts.batch_size,
+        optimizer=facts.optimizer,
+        loss=facts.loss,
+        label_format=facts.label_format,
+    )
+
+
+def _unusable(detail: str) -> Failure:
+    return ErrorKind.BAD_OUTPUT, Message("bad_output.training", {"error": detail[:2000]})
+
+
+def ended_early(outcome: Outcome, limit: int) -> Failure | None:
+    """A child stopped for writing too much, or for running out of time."""
+    if outcome.disk_exceeded:
+        return ErrorKind.DISK_LIMIT, Message("disk_limit", {"mb": Limits.scratch_bytes // 2**20})
+    if outcome.timed_out:
+        params = {"limit": limit, "seconds": outcome.seconds}
+        return ErrorKind.TIMEOUT, Message("timeout", params)
+    return None
+
+
+def crash_message(outcome: Outcome, detail: str) -> Message:
+    """Why a child ended without its report, in words a student can act on."""
+    log, code = outcome.log_tail, outcome.returncode
+    if outcome.out_of_memory:
+        return Message("crash.out_of_memory")
+    signals = {
+        11: Message("crash.segfault"),
+        25: Message("crash.file_size", {"mb": Limits.max_file_bytes // 2**20}),
+        24: Message("crash.cpu_time"),
+        9: Message("crash.killed"),
     }
+    if "MemoryError" in log or "bad_alloc" in log or "Resource exhausted" in log:
+        return Message("crash.memory_error")
+    if code < 0:
+        return signals.get(-code, Message("crash.signal", {"signal": -code}))
+    return Message("crash.exit", {"code": code, "detail": detail})
+
+
+def child_failure(error: protocol.ErrorReport) -> Failure:
+    """The kind and message a child reported, if they are ones the grader knows.
+
+    A child that ran student code may report anything: a kind outside the closed set, or a
+    message id or parameters that do not render, is the grader's error (never trusted text).
+    """
+    kind = ErrorKind.parse(error.kind)
+    message = Message(error.message_id, dict(error.params))
+    if kind.code != error.kind:
+        unknown = f"a child reported the unknown error kind {error.kind!r:.40}"
+    elif error.message_id not in error_texts.TEXTS or not _renders(message):
+        unknown = f"a child reported the unknown message {error.message_id!r:.80}"
+    else:
+        return kind, message
+    return ErrorKind.GRADER_ERROR, Message("grader_error", {"error": unknown})
+
+
+def _renders(message: Message) -> bool:
+    try:
+        for language in LANGUAGES:
+            render(message, language)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def as_record(cls: type[T], value: object) -> T:
+    """A protocol dataclass as the record dataclass of the same fields."""
+    return codec.from_json(cls, codec.to_json(value))

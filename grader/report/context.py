@@ -1,27 +1,51 @@
-"""Result dict -> what a template shows: rows, numbers and feedback (pure: no plotting)."""
+"""Result record -> what a template shows: rows, words and feedback (pure: no plotting).
+
+Every sentence about a submission is a `Message` rendered in the report's language; a
+result written by an older grader (or an id no catalog knows yet) falls back to the English
+text stored beside it, and the id is remembered in `Texts.missing`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.report.i18n import CHECK_NAMES, dropped_reason, strings
+from grader.checks import KINDS
+from grader.errors import RecordError
+from grader.messages import Message, number, render
+from grader.records import AssignmentInfo, CheckResult, Result, TaskRecord
+from grader.report.i18n import heading, say, strings
 
-FEEDBACK_KEYS = {
-    "min_test_accuracy": "fb_accuracy",
-    "max_gap": "fb_gap",
-    "max_params": "fb_params",
-    "reuses_base": "fb_reuse",
-    "beats_scratch": "fb_beats",
-}
+PROVENANCE_KEYS = (
+    "grader_version", "data_fingerprint", "spec_hash", "submission_hash", "seed", "isolation",
+    "memory_cap", "tensorflow", "keras", "python", "cpu", "date",
+)  # fmt: skip
 
 
-def overfit_epoch(history: dict[str, list[float]] | None) -> int | None:
+class Texts:
+    """Stored messages rendered in one language, with the stored English as the fallback."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.missing: set[str] = set()
+
+    def render(self, message: Message | None, english: str) -> str:
+        if message is None:
+            return english
+        try:
+            return render(message, self.language)
+        except (KeyError, IndexError, ValueError):  # unknown id, language or parameter
+            self.missing.add(message.id)
+            return english
+
+
+def overfit_epoch(history: Mapping[str, Sequence[float]] | None) -> int | None:
     """The 1-based epoch after which validation loss rose for good while training loss fell.
 
     None when validation loss ends at (or within 2% of) its minimum, or training loss did
     not keep falling after that epoch.
     """
-    if not history or len(history.get("val_loss", [])) < 3:
+    if not history or len(history.get("val_loss", ())) < 3:
         return None
     val, train = history["val_loss"], history["loss"]
     best = min(range(len(val)), key=val.__getitem__)
@@ -30,125 +54,194 @@ def overfit_epoch(history: dict[str, list[float]] | None) -> int | None:
     return best + 1 if train[-1] < train[best] else None
 
 
-def check_rows(result: dict[str, Any], language: str) -> list[dict[str, Any]]:
+def compare_to(check: CheckResult) -> str | None:
+    """The task a comparing check measures its own task against, else None.
+
+    Results written before `compare_to` was stored take the kind's default (what the
+    spec assumed when the key was left out).
+    """
+    kind = KINDS.get(check.kind)
+    if kind is None or not kind.compares:
+        return None
+    return check.compare_to or kind.default_compare_to
+
+
+def compared_pairs(result: Result) -> list[tuple[str, str]]:
+    """(other, task) for every comparing check whose two tasks are in the result."""
+    pairs = []
+    for check in result.checks:
+        other = compare_to(check)
+        pair = (other or "", check.task)
+        if other in result.tasks and check.task in result.tasks and pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
     """One row per check: task, requirement and observation in words, points."""
-    words = strings(language)
+    language = texts.language
     rows = []
-    for check in result["checks"]:
-        observed = check["observed"]
+    for check in result.checks:
+        if check.observed is None:
+            observed = strings(language)["not_measured"]
+        else:
+            spec = ",.0f" if float(check.observed).is_integer() else ".3f"
+            observed = number(check.observed, spec, language)
         rows.append({
-            "task": check["task"],
-            "required": CHECK_NAMES[language][check["kind"]].format(t=check["threshold"]),
-            "observed": words["not_measured"] if observed is None else _observed(check),
-            "points": f"{check['points']:g} / {check['max_points']:g}",
-            "passed": check["passed"],
+            "task": check.task,
+            "required": texts.render(check.required_message, check.required),
+            "observed": texts.render(check.observed_message, observed),
+            "points": f"{number(check.points, '', language)} / "
+                      f"{number(check.max_points, '', language)}",
+            "passed": check.passed,
         })  # fmt: skip
     return rows
 
 
-def _observed(check: dict[str, Any]) -> str:
-    value = check["observed"]
-    if check["kind"] in ("max_params", "reuses_base"):
-        return f"{value:,.0f}"
-    return f"{value:+.3f}" if check["kind"] in ("max_gap", "beats_scratch") else f"{value:.3f}"
-
-
-def task_feedback(result: dict[str, Any], task_id: str, language: str) -> list[str]:
-    """Sentences specific to this submission's numbers for one task."""
-    words = strings(language)
-    task = result["tasks"][task_id]
-    if task["status"] != "ok":
+def feedback_messages(result: Result, task_id: str) -> list[Message]:
+    """What to tell the student about one task, from this submission's own numbers."""
+    task = result.tasks[task_id]
+    if not task.ok:
         return []
-    sentences = []
-    epoch = overfit_epoch(task.get("history"))
+    messages = []
+    epoch = overfit_epoch(task.history)
     if epoch is not None:
-        sentences.append(words["fb_overfit"].format(k=epoch))
-    for check in result["checks"]:
-        if check["task"] != task_id or check["passed"] or check["observed"] is None:
+        messages.append(Message("feedback.overfit_epoch", {"epoch": epoch}))
+    for check in result.checks:
+        if check.task != task_id or check.passed or check.observed is None:
             continue
-        observed, threshold = check["observed"], check["threshold"]
-        sentences.append(words[FEEDBACK_KEYS[check["kind"]]].format(
-            observed=observed, threshold=threshold, short=threshold - observed,
-            gap=observed, limit=threshold))  # fmt: skip
-    val_acc = (task.get("history") or {}).get("val_accuracy", [])
+        params = {"observed": check.observed, "threshold": check.threshold,
+                  "short": check.threshold - check.observed,
+                  "other": compare_to(check) or ""}  # fmt: skip
+        kind = KINDS.get(check.kind)
+        feedback_id = kind.feedback_id() if kind else f"feedback.{check.kind}"
+        messages.append(Message(feedback_id, params))
+    val_acc = (task.history or {}).get("val_accuracy", ())
     if len(val_acc) >= 3 and val_acc[-1] > max(val_acc[:-1]) and epoch is None:
-        sentences.append(words["fb_rising"])
-    if not sentences:
-        sentences.append(words["fb_all_passed"])
-    return sentences
+        messages.append(Message("feedback.still_rising"))
+    return messages or [Message("feedback.all_passed")]
 
 
-def comparison(result: dict[str, Any]) -> dict[str, float] | None:
-    """Scratch vs transfer test accuracy, when both were graded."""
-    tasks = result["tasks"]
-    scratch, transfer = tasks.get("scratch"), tasks.get("transfer")
-    if not (scratch and transfer and scratch["metrics"] and transfer["metrics"]):
-        return None
-    s, t = scratch["metrics"]["test_accuracy"], transfer["metrics"]["test_accuracy"]
-    return {"scratch": s, "transfer": t, "diff": t - s}
+def task_feedback(result: Result, task_id: str, language: str) -> list[str]:
+    """The feedback sentences of one task, in `language`."""
+    return [render(m, language) for m in feedback_messages(result, task_id)]
 
 
-def student_context(result: dict[str, Any]) -> dict[str, Any]:
-    """Everything the student template needs except the plots."""
-    language = result["assignment"]["language"]
-    words = strings(language)
-    tasks = []
-    for task_id, task in result["tasks"].items():
-        tasks.append({
-            "id": task_id, "data": task, "feedback": task_feedback(result, task_id, language),
-            "checks": [r for r in check_rows(result, language) if r["task"] == task_id],
-            "matrix": _matrix(task),
-            "layers_total": words["total_params"].format(
-                total=task["params"] or 0, trainable=task["trainable_params"] or 0,
-                frozen=task["non_trainable_params"] or 0),
-            "training": words["training"].format(
-                epochs=task["epochs"], batch=task["batch_size"], optimizer=task["optimizer"],
-                loss=task["loss"], seconds=task["seconds"]) if task["status"] == "ok" else "",
+def comparisons(result: Result, language: str) -> dict[str, list[dict[str, str]]]:
+    """Comparison pages, keyed by the task whose section they follow."""
+    pages: dict[str, list[dict[str, str]]] = {}
+    for other, task_id in compared_pairs(result):
+        mine, theirs = result.tasks[task_id].metrics, result.tasks[other].metrics
+        if mine is None or theirs is None:
+            continue
+        params = {"task": task_id, "other": other, "accuracy": mine.test_accuracy,
+                  "other_accuracy": theirs.test_accuracy,
+                  "diff": mine.test_accuracy - theirs.test_accuracy}  # fmt: skip
+        pages.setdefault(task_id, []).append({
+            "heading": heading(language, "comparison", first=other, second=task_id),
+            "text": render(Message("feedback.comparison", params), language),
+            "chart": f"comparison.{other}.{task_id}",
         })  # fmt: skip
-    compared = comparison(result)
+    return pages
+
+
+def student_context(result: Result) -> dict[str, Any]:
+    """Everything the student template needs except the plots.
+
+    Raises:
+        ValueError: the report's language has no translation.
+        RecordError: a graded task lacks its measurements.
+    """
+    language = result.assignment.language
+    texts = Texts(language)
+    words = strings(language)
+    _check_complete(result)
+    checks = check_rows(result, texts)
     return {
-        "t": words, "r": result, "lang": language, "tasks": tasks,
-        "checks": check_rows(result, language),
-        "comparison": words["comparison_text"].format(**compared) if compared else None,
-        "provenance": _provenance(result["provenance"]),
+        "t": words, "r": result, "lang": language, "checks": checks,
+        "tasks": [_task(result, tid, task, texts) for tid, task in result.tasks.items()],
+        "comparisons": comparisons(result, language),
+        "provenance": _provenance(result, words),
+        "name_warning": _name_warning(result, texts),
         "dropped": [
-            {"where": words["dropped_line"].format(cell=d["cell"], line=d["line"]),
-             "code": d["code"], "reason": dropped_reason(d["reason"], language)}
-            for d in result.get("notebook_dropped") or []
+            {"where": say(language, "dropped_line", cell=d.cell, line=d.line), "code": d.code,
+             "reason": texts.render(d.reason_message, d.reason)}
+            for d in result.notebook_dropped
         ],
+        "missing_messages": texts.missing,
     }  # fmt: skip
 
 
-def _matrix(task: dict[str, Any]) -> list[list[dict[str, Any]]]:
+def _task(result: Result, task_id: str, task: TaskRecord, texts: Texts) -> dict[str, Any]:
+    language = texts.language
+    return {
+        "id": task_id, "data": task, "matrix": _matrix(task),
+        "feedback": [s for m in feedback_messages(result, task_id) if (s := texts.render(m, ""))],
+        "error": texts.render(task.error_message, task.error or ""),
+        "kind": task.error_kind.code if task.error_kind else "",
+        "layers_total": say(language, "total_params", total=task.params or 0,
+                            trainable=task.trainable_params or 0,
+                            frozen=task.non_trainable_params or 0),
+        "training": say(language, "training", epochs=task.epochs, batch=task.batch_size,
+                        optimizer=task.optimizer, loss=task.loss, seconds=task.seconds)
+        if task.ok else "",
+    }  # fmt: skip
+
+
+def _check_complete(result: Result) -> None:
+    for task_id, task in result.tasks.items():
+        if task.ok and (task.metrics is None or task.history is None):
+            raise RecordError(f"{result.student}: task {task_id!r} is graded but its "
+                              "measurements (metrics, history) are missing")  # fmt: skip
+
+
+def _name_warning(result: Result, texts: Texts) -> str | None:
+    if result.name_warning is None and result.name_warning_message is None:
+        return None
+    return texts.render(result.name_warning_message, result.name_warning or "")
+
+
+def _matrix(task: TaskRecord) -> list[list[dict[str, Any]]]:
     """Confusion-matrix cells with a shade (share of the row) for the table."""
-    matrix = task.get("confusion_matrix") or []
     rows = []
-    for i, row in enumerate(matrix):
+    for i, row in enumerate(task.confusion_matrix or ()):
         total = sum(row) or 1
         rows.append([{"n": n, "shade": round(n / total, 2), "diag": i == j}
                      for j, n in enumerate(row)])  # fmt: skip
     return rows
 
 
-def _provenance(prov: dict[str, Any]) -> list[tuple[str, str]]:
-    keys = ("grader_version", "data_fingerprint", "spec_hash", "submission_hash", "seed",
-            "isolation", "memory_cap", "tensorflow", "keras", "python", "cpu", "date")  # fmt: skip
-    return [(k, str(prov[k])) for k in keys if k in prov]  # older results lack some
+def _provenance(result: Result, words: dict[str, str]) -> list[tuple[str, str]]:
+    prov = result.provenance
+    values = [(k, getattr(prov, k)) for k in PROVENANCE_KEYS]
+    return [(words[f"prov_{k}"], str(v)) for k, v in values if v is not None]
 
 
-def summary_context(results: list[dict[str, Any]], language: str) -> dict[str, Any]:
+def summary_context(results: list[Result], language: str) -> dict[str, Any]:
     """The class summary: a row per student, pass rates, failed tasks (pure)."""
-    ordered = sorted(results, key=lambda r: r["student"])
-    task_ids = list(ordered[0]["tasks"]) if ordered else []
-    rates: dict[str, list[bool]] = {}
+    ordered = sorted(results, key=lambda r: r.student)
+    texts = Texts(language)
+    task_ids = list(dict.fromkeys(tid for r in ordered for tid in r.tasks))
+    by_id: dict[str, list[CheckResult]] = {}
     for result in ordered:
-        for check in result["checks"]:
-            rates.setdefault(check["id"], []).append(check["passed"])
-    failed = [(r["student"], tid, t["error_kind"], t["error"]) for r in ordered
-              for tid, t in r["tasks"].items() if t["status"] != "ok"]  # fmt: skip
+        for check in result.checks:
+            by_id.setdefault(check.id, []).append(check)
+    failed = [(r.student, tid, t.error_kind.code if t.error_kind else "",
+               texts.render(t.error_message, t.error or ""))
+              for r in ordered for tid, t in r.tasks.items() if not t.ok]  # fmt: skip
+    warnings = {r.student: _name_warning(r, texts) for r in ordered}
     return {
         "t": strings(language), "lang": language, "results": ordered, "task_ids": task_ids,
-        "pass_rates": [(cid, sum(v) / len(v)) for cid, v in rates.items()],
-        "failed": failed,
-        "assignment": ordered[0]["assignment"] if ordered else {"title": "", "id": ""},
+        "pass_rates": [_pass_rate(checks, texts) for checks in by_id.values()],
+        "failed": failed, "name_warnings": warnings,
+        "pairs": list(dict.fromkeys(p for r in ordered for p in compared_pairs(r))),
+        "assignment": ordered[0].assignment if ordered else AssignmentInfo("", "", language),
+        "missing_messages": texts.missing,
     }  # fmt: skip
+
+
+def _pass_rate(checks: list[CheckResult], texts: Texts) -> tuple[str, str, float]:
+    """(task, requirement in words, share passed) of one check across the class."""
+    described = next((c for c in checks if c.required_message is not None), checks[0])
+    requirement = texts.render(described.required_message, described.required)
+    return described.task, requirement, sum(c.passed for c in checks) / len(checks)

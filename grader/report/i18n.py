@@ -1,10 +1,14 @@
-"""Every word a report shows, in English and Spanish."""
+"""The report's own words (headings, labels, table columns) by id, in English and Spanish.
+
+Sentences about a submission are not here: they are stored or built as `Message`s and
+rendered by `grader.messages` (feedback, check texts, errors, notebook drop reasons).
+"""
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
-from grader import notebook
+from grader.messages import LocaleFormatter
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -33,6 +37,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation": "validation",
         "test": "hidden test",
         "gap": "gap (train − validation)",
+        "gap_short": "gap",
         "accuracy": "accuracy",
         "loss": "loss",
         "epoch": "epoch",
@@ -58,14 +63,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback": "Feedback",
         "task_error": "This task could not be graded",
         "log": "Last lines of the log",
-        "comparison": "Scratch vs transfer",
-        "comparison_text": "Transfer test accuracy {transfer:.3f} vs scratch {scratch:.3f}: "
-        "difference {diff:+.3f}.",
+        "comparison": "{first} vs {second}",
         "data_split": "How the data was split",
         "class": "class",
         "provenance": "Provenance",
         "page": "Page",
         "of": "of",
+        "data": "data",
+        "seed": "seed",
+        "name_warning": "About the name",
         "notebook": "Notebook lines the grader dropped",
         "dropped_line": "cell {cell}, line {line}",
         "scored_in_sandbox": "Scored in your sandbox: this model uses custom layers or Lambda "
@@ -79,32 +85,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "images": "images",
         "score_distribution": "Score distribution",
         "accuracy_distribution": "Hidden-test accuracy per task",
-        "scatter": "Scratch vs transfer (one point per student)",
+        "scatter": "{first} vs {second} (one point per student)",
         "pass_rate": "Pass rate per check",
         "failed_tasks": "Failed tasks",
         "error_kind": "error kind",
         "report": "report",
         "none": "none",
-        "fb_overfit": "Validation loss rose after epoch {k} while training loss kept falling: "
-        "the model started to overfit there. Try data augmentation, Dropout, a smaller dense "
-        "layer, fewer epochs, or early stopping (TRAINING: early_stopping_patience).",
-        "fb_gap": "Training accuracy exceeds validation accuracy by {gap:.3f} (allowed: "
-        "{limit:.3f}): the model memorises its training images. Regularise it (augmentation, "
-        "Dropout) or train for fewer epochs.",
-        "fb_accuracy": "Hidden-test accuracy is {observed:.3f}, {short:.3f} below the required "
-        "{threshold:.3f}.",
-        "fb_params": "The model has {observed:,.0f} parameters, more than {threshold:,.0f}: "
-        "pool before Flatten, or use fewer filters or a smaller Dense layer.",
-        "fb_reuse": "The model holds {observed:.0f} of the base's pre-trained layers (needed: "
-        "{threshold:.0f}). Build on base_model.layers (e.g. base_model.layers[:-1]) instead of "
-        "new layers.",
-        "fb_beats": "The transfer model does not beat the scratch model by {threshold:.2f} "
-        "(difference {observed:+.3f}). Is the base really frozen while the new head trains? "
-        "Was it cut at the right layer? Fine-tuning its top layers with a small learning rate "
-        "often helps.",
-        "fb_rising": "Validation accuracy was still rising at the last epoch: more epochs may "
-        "help.",
-        "fb_all_passed": "Every check of this task passed.",
+        "prov_grader_version": "grader version",
+        "prov_data_fingerprint": "data fingerprint",
+        "prov_spec_hash": "assignment spec hash",
+        "prov_submission_hash": "submission hash",
+        "prov_seed": "seed",
+        "prov_isolation": "isolation",
+        "prov_memory_cap": "memory cap",
+        "prov_tensorflow": "TensorFlow",
+        "prov_keras": "Keras",
+        "prov_python": "Python",
+        "prov_cpu": "CPU",
+        "prov_date": "date",
     },
     "es": {
         "report_title": "Informe de corrección",
@@ -132,6 +130,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation": "validación",
         "test": "test oculto",
         "gap": "brecha (entrenamiento − validación)",
+        "gap_short": "brecha",
         "accuracy": "exactitud",
         "loss": "pérdida",
         "epoch": "época",
@@ -157,14 +156,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback": "Comentarios",
         "task_error": "Esta tarea no se pudo corregir",
         "log": "Últimas líneas del registro",
-        "comparison": "Desde cero frente a transferencia",
-        "comparison_text": "Exactitud de test con transferencia {transfer:.3f} frente a "
-        "{scratch:.3f} desde cero: diferencia {diff:+.3f}.",
+        "comparison": "{first} frente a {second}",
         "data_split": "Cómo se repartieron los datos",
         "class": "clase",
         "provenance": "Procedencia",
         "page": "Página",
         "of": "de",
+        "data": "datos",
+        "seed": "semilla",
+        "name_warning": "Sobre el nombre",
         "notebook": "Líneas del cuaderno que el corrector descartó",
         "dropped_line": "celda {cell}, línea {line}",
         "scored_in_sandbox": "Evaluado en tu entorno aislado: este modelo usa capas propias o "
@@ -178,88 +178,30 @@ STRINGS: dict[str, dict[str, str]] = {
         "images": "imágenes",
         "score_distribution": "Distribución de notas",
         "accuracy_distribution": "Exactitud en test oculto por tarea",
-        "scatter": "Desde cero frente a transferencia (un punto por estudiante)",
+        "scatter": "{first} frente a {second} (un punto por estudiante)",
         "pass_rate": "Porcentaje de aprobados por comprobación",
         "failed_tasks": "Tareas con error",
         "error_kind": "tipo de error",
         "report": "informe",
         "none": "ninguna",
-        "fb_overfit": "La pérdida de validación subió a partir de la época {k} mientras la de "
-        "entrenamiento seguía bajando: ahí empezó el sobreajuste. Prueba aumento de datos, "
-        "Dropout, una capa densa más pequeña, menos épocas o parada temprana (TRAINING: "
-        "early_stopping_patience).",
-        "fb_gap": "La exactitud de entrenamiento supera a la de validación en {gap:.3f} "
-        "(permitido: {limit:.3f}): el modelo memoriza sus imágenes de entrenamiento. "
-        "Regularízalo (aumento de datos, Dropout) o entrena menos épocas.",
-        "fb_accuracy": "La exactitud en test oculto es {observed:.3f}, {short:.3f} por debajo "
-        "del mínimo de {threshold:.3f}.",
-        "fb_params": "El modelo tiene {observed:,.0f} parámetros, más de {threshold:,.0f}: "
-        "reduce antes de Flatten, o usa menos filtros o una capa densa más pequeña.",
-        "fb_reuse": "El modelo contiene {observed:.0f} capas preentrenadas de la base (se piden "
-        "{threshold:.0f}). Construye sobre base_model.layers (por ejemplo "
-        "base_model.layers[:-1]) en lugar de capas nuevas.",
-        "fb_beats": "El modelo con transferencia no supera al entrenado desde cero en "
-        "{threshold:.2f} (diferencia {observed:+.3f}). ¿Está de verdad congelada la base "
-        "mientras se entrena la cabeza nueva? ¿Se cortó por la capa adecuada? Ajustar sus "
-        "últimas capas con una tasa de aprendizaje pequeña suele ayudar.",
-        "fb_rising": "La exactitud de validación seguía subiendo en la última época: más "
-        "épocas podrían ayudar.",
-        "fb_all_passed": "Todas las comprobaciones de esta tarea se superaron.",
+        "prov_grader_version": "versión del corrector",
+        "prov_data_fingerprint": "huella de los datos",
+        "prov_spec_hash": "huella del enunciado",
+        "prov_submission_hash": "huella de la entrega",
+        "prov_seed": "semilla",
+        "prov_isolation": "aislamiento",
+        "prov_memory_cap": "límite de memoria",
+        "prov_tensorflow": "TensorFlow",
+        "prov_keras": "Keras",
+        "prov_python": "Python",
+        "prov_cpu": "CPU",
+        "prov_date": "fecha",
     },
 }
-
-CHECK_NAMES = {
-    "en": {
-        "min_test_accuracy": "hidden-test accuracy ≥ {t:.2f}",
-        "max_gap": "train − validation accuracy ≤ {t:.2f}",
-        "max_params": "at most {t:,.0f} parameters",
-        "reuses_base": "holds ≥ {t:.0f} pre-trained base layers",
-        "beats_scratch": "beats scratch by ≥ {t:.2f}",
-    },
-    "es": {
-        "min_test_accuracy": "exactitud en test oculto ≥ {t:.2f}",
-        "max_gap": "exactitud entrenamiento − validación ≤ {t:.2f}",
-        "max_params": "como máximo {t:,.0f} parámetros",
-        "reuses_base": "contiene ≥ {t:.0f} capas preentrenadas de la base",
-        "beats_scratch": "supera a scratch en ≥ {t:.2f}",
-    },
-}
-
-
-# Why a notebook line was dropped is stored in English (grader/notebook.py's texts); these
-# are the other languages' versions, keyed by those texts.
-_KEPT_ES = "solo se conservan importaciones, definiciones y constantes"
-DROPPED_REASONS = {
-    "es": {
-        notebook.WHOLE_CELL_MAGIC: "magia de celda de IPython (la celda entera no es Python)",
-        notebook.CELL_MAGIC: "magia de celda de IPython",
-        notebook.MAGIC: "magia de IPython",
-        notebook.SHELL: "orden de la terminal",
-        notebook.HELP: "ayuda de IPython",
-        notebook.MAIN_BLOCK: 'el bloque `if __name__ == "__main__":` no se ejecuta al corregir',
-        notebook.CALL: "llamada a nivel de módulo (el código que entrena o dibuja no se "
-                       "ejecuta al corregir)",
-        notebook.NOT_CONSTANT: f"no es una constante ({_KEPT_ES})",
-        notebook.STATEMENT: f"instrucción a nivel de módulo ({_KEPT_ES})",
-        notebook.BLOCK: "bloque `{keyword}` a nivel de módulo (" + _KEPT_ES + ")",
-    },
-}  # fmt: skip
-_BLOCK = re.compile(re.escape(notebook.BLOCK).replace(re.escape("{keyword}"), r"(?P<keyword>\w+)"))
-
-
-def dropped_reason(reason: str, language: str) -> str:
-    """A dropped notebook line's reason in the report's language (English if unknown)."""
-    table = DROPPED_REASONS.get(language, {})
-    if reason in table:
-        return table[reason]
-    block = _BLOCK.fullmatch(reason)
-    if block and notebook.BLOCK in table:
-        return table[notebook.BLOCK].format(keyword=block["keyword"])
-    return reason
 
 
 def strings(language: str) -> dict[str, str]:
-    """The strings of one language.
+    """The words of one language.
 
     Raises:
         ValueError: the language has no translation.
@@ -268,3 +210,14 @@ def strings(language: str) -> dict[str, str]:
         raise ValueError(f"No report translation for language {language!r}; use one of "
                          f"{sorted(STRINGS)} (assignment.toml: language).")  # fmt: skip
     return STRINGS[language]
+
+
+def say(language: str, word_id: str, **params: Any) -> str:
+    """One of the report's words with its values filled in, numbers the language's way."""
+    return LocaleFormatter(language).format(strings(language)[word_id], **params)
+
+
+def heading(language: str, word_id: str, **params: Any) -> str:
+    """`say`, with its first letter made upper case (a heading may start with a task id)."""
+    text = say(language, word_id, **params)
+    return text[:1].upper() + text[1:]

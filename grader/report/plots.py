@@ -1,20 +1,51 @@
-"""Report charts as SVG data URIs, drawn with matplotlib's object API (no pyplot state)."""
+"""Report charts as SVG data URIs, drawn with matplotlib's object API (no pyplot state).
+
+Tick labels are numbers like any other in a report: written the language's way.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display; harmless when already set
+from matplotlib import ticker  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-# Text stays text in the SVG (crisp, searchable, and far fewer nodes for WeasyPrint to draw).
-STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
+from grader.messages import number  # noqa: E402
+from grader.records import SplitCounts  # noqa: E402
 
 TRAIN, VAL, MARK = "#1f77b4", "#d62728", "#2ca02c"
+COLORS = (TRAIN, VAL, MARK, "#9467bd", "#ff7f0e")
+
+
+class LocaleTicks(ticker.Formatter):
+    """Tick labels with as many decimals as the tick step needs, in the language's marks."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.digits = 2
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        ticks = sorted(locs)
+        step = min((b - a for a, b in zip(ticks, ticks[1:], strict=False) if b > a), default=1.0)
+        self.digits = next(
+            (d for d in range(6) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 6
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return number(x, f",.{self.digits}f", self.language)
+
+
+def _localize(ax: Axes, language: str, axes: str = "xy") -> None:
+    if "x" in axes:
+        ax.xaxis.set_major_formatter(LocaleTicks(language))
+    if "y" in axes:
+        ax.yaxis.set_major_formatter(LocaleTicks(language))
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -23,19 +54,31 @@ def _figure(width: float, height: float) -> Figure:
 
 def _svg(fig: Figure) -> str:
     buffer = io.BytesIO()
-    with matplotlib.rc_context(STYLE):
+    # Text stays text in the SVG (crisp, searchable, far fewer nodes for WeasyPrint to draw).
+    with matplotlib.rc_context(
+        {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
+    ):
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def curves(history: dict[str, list[float]], best_epoch: int, words: dict[str, str]) -> str:
+def curves(
+    history: Mapping[str, Sequence[float]],
+    best_epoch: int | None,
+    words: Mapping[str, str],
+    language: str,
+) -> str:
     """Loss and accuracy per epoch, train vs validation, the best-validation epoch marked."""
     fig = _figure(7.2, 2.6)
     epochs = range(1, len(history["loss"]) + 1)
     for ax, key in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=True):
         ax.plot(epochs, history[key], color=TRAIN, label=words["train"])
         ax.plot(epochs, history[f"val_{key}"], color=VAL, label=words["validation"])
-        ax.axvline(best_epoch, color=MARK, linestyle="--", linewidth=1, label=words["best_epoch"])
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color=MARK, linestyle="--", linewidth=1,
+                       label=words["best_epoch"])  # fmt: skip
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        _localize(ax, language)
         ax.set_xlabel(words["epoch"])
         ax.set_title(words[key])
         ax.grid(alpha=0.3)
@@ -43,13 +86,16 @@ def curves(history: dict[str, list[float]], best_epoch: int, words: dict[str, st
     return _svg(fig)
 
 
-def validation_comparison(scratch: dict[str, Any], transfer: dict[str, Any], words: dict) -> str:
-    """Both models' validation accuracy on one chart."""
+def validation_comparison(
+    histories: Mapping[str, Sequence[float]], words: Mapping[str, str], language: str
+) -> str:
+    """Several tasks' validation accuracy per epoch on one chart, labelled by task id."""
     fig = _figure(5.5, 2.6)
     ax = fig.subplots()
-    for task, label, color in ((scratch, "scratch", TRAIN), (transfer, "transfer", VAL)):
-        values = task["history"]["val_accuracy"]
-        ax.plot(range(1, len(values) + 1), values, color=color, label=label)
+    for (task_id, values), color in zip(histories.items(), COLORS, strict=False):
+        ax.plot(range(1, len(values) + 1), values, color=color, label=task_id)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    _localize(ax, language)
     ax.set_xlabel(words["epoch"])
     ax.set_ylabel(f"{words['validation']} {words['accuracy']}")
     ax.grid(alpha=0.3)
@@ -57,33 +103,41 @@ def validation_comparison(scratch: dict[str, Any], transfer: dict[str, Any], wor
     return _svg(fig)
 
 
-def split_counts(split: dict[str, Any], classes: list[str], words: dict[str, str]) -> str:
+def split_counts(
+    split: SplitCounts, classes: Sequence[str], words: Mapping[str, str], language: str
+) -> str:
     """Images per class in each split, as grouped bars."""
     fig = _figure(6.5, 2.4)
     ax = fig.subplots()
     width = 0.27
-    for i, (part, label) in enumerate(
-        (("train", "train"), ("val", "validation"), ("test", "test"))
-    ):
-        positions = [c + (i - 1) * width for c in range(len(classes))]
-        ax.bar(positions, split[part], width=width, label=words[label])
+    parts = ((split.train, "train"), (split.val, "validation"), (split.test, "test"))
+    for i, (counts, label) in enumerate(parts):
+        positions = [c + (i - 1) * width for c in range(len(counts))]
+        ax.bar(positions, counts, width=width, label=words[label])
     ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 4 else 0, fontsize=7)
+    _localize(ax, language, "y")
     ax.set_ylabel(words["images"])
     ax.legend(fontsize=7)
     return _svg(fig)
 
 
-def histogram(values: list[float], maximum: float, xlabel: str, ylabel: str) -> str:
+def histogram(
+    values: Sequence[float], maximum: float, xlabel: str, ylabel: str, language: str
+) -> str:
     """Distribution of scores."""
     fig = _figure(5, 2.4)
     ax = fig.subplots()
     ax.hist(values, bins=min(10, max(3, len(values))), range=(0, maximum), color=TRAIN)
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    _localize(ax, language)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return _svg(fig)
 
 
-def task_accuracies(per_task: dict[str, list[float]], words: dict[str, str]) -> str:
+def task_accuracies(
+    per_task: Mapping[str, Sequence[float]], words: Mapping[str, str], language: str
+) -> str:
     """Every student's hidden-test accuracy, one column of points per task."""
     fig = _figure(5.5, 2.6)
     ax = fig.subplots()
@@ -91,13 +145,14 @@ def task_accuracies(per_task: dict[str, list[float]], words: dict[str, str]) -> 
         ax.scatter([i] * len(values), values, alpha=0.7, color=TRAIN)
     ax.set_xticks(range(len(per_task)), list(per_task))
     ax.set_ylim(0, 1)
+    _localize(ax, language, "y")
     ax.set_ylabel(words["accuracy"])
     ax.grid(alpha=0.3)
     return _svg(fig)
 
 
-def scatter(points: list[tuple[float, float]], words: dict[str, str]) -> str:
-    """Scratch (x) vs transfer (y) test accuracy, with the diagonal."""
+def scatter(points: Sequence[tuple[float, float]], first: str, second: str, language: str) -> str:
+    """Test accuracy of task `first` (x) vs task `second` (y), with the diagonal."""
     fig = _figure(3.6, 3.4)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
@@ -105,7 +160,8 @@ def scatter(points: list[tuple[float, float]], words: dict[str, str]) -> str:
         ax.scatter(*zip(*points, strict=True), color=VAL)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("scratch")
-    ax.set_ylabel("transfer")
+    _localize(ax, language)
+    ax.set_xlabel(first)
+    ax.set_ylabel(second)
     ax.grid(alpha=0.3)
     return _svg(fig)

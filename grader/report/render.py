@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import functools
+import logging
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,10 +15,16 @@ import jinja2
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from grader.errors import RecordError
+from grader.layout import Layout
+from grader.messages import number
+from grader.records import Result, read_result
 from grader.report import plots
-from grader.report.context import student_context, summary_context
+from grader.report.context import compared_pairs, student_context, summary_context
+from grader.report.i18n import heading
+from grader.resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+log = logging.getLogger(__name__)
 
 
 class DataOnlyFetcher(URLFetcher):
@@ -35,109 +44,179 @@ class DataOnlyFetcher(URLFetcher):
 
 @dataclass
 class RenderSummary:
-    """What `render_all` produced, and what it could not."""
+    """What `render_all` produced, and what it could not (non-empty `errors`: exit non-zero)."""
 
     paths: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds_per_report: list[float] = field(default_factory=list)
+    missing_messages: set[str] = field(default_factory=set)  # ids shown in English instead
 
 
+@jinja2.pass_context
+def _num(context: jinja2.runtime.Context, value: float, spec: str = "") -> str:
+    """`{{ value|num(".3f") }}`: a number written the report's language's way."""
+    return number(value, spec, context["lang"])
+
+
+@functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["num"] = _num
+    return env
 
 
 def _write_pdf(html: str, target: Path) -> None:
     fetcher = DataOnlyFetcher()
-    HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher).write_pdf(target)
+    HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).write_pdf(target)
 
 
-def student_plots(result: dict[str, Any], words: dict[str, str]) -> dict[str, Any]:
-    """Curves and split charts per task, and the scratch-vs-transfer chart."""
-    charts: dict[str, Any] = {}
-    for task_id, task in result["tasks"].items():
-        if task["status"] == "ok" and task["history"]:
-            charts[f"{task_id}.curves"] = plots.curves(task["history"], task["best_epoch"], words)
-        charts[f"{task_id}.split"] = plots.split_counts(task["split"], task["classes"], words)
-    scratch, transfer = result["tasks"].get("scratch"), result["tasks"].get("transfer")
-    if scratch and transfer and scratch.get("history") and transfer.get("history"):
-        charts["comparison"] = plots.validation_comparison(scratch, transfer, words)
+def _as_result(result: Result | Mapping[str, Any]) -> Result:
+    """A record; a result's JSON (as some callers still hold it) is decoded and upgraded."""
+    return result if isinstance(result, Result) else Result.from_json(dict(result))
+
+
+def student_plots(result: Result, words: dict[str, str]) -> dict[str, str]:
+    """Curves and split chart per task, and one chart per compared pair of tasks."""
+    language = result.assignment.language
+    charts: dict[str, str] = {}
+    for task_id, task in result.tasks.items():
+        if task.ok and task.history:
+            charts[f"{task_id}.curves"] = plots.curves(
+                task.history, task.best_epoch, words, language
+            )
+        charts[f"{task_id}.split"] = plots.split_counts(task.split, task.classes, words, language)
+    for other, task_id in compared_pairs(result):
+        histories = {t: (result.tasks[t].history or {}).get("val_accuracy", ())
+                     for t in (other, task_id)}  # fmt: skip
+        if all(histories.values()):
+            charts[f"comparison.{other}.{task_id}"] = plots.validation_comparison(
+                histories, words, language
+            )
     return charts
 
 
 def render_student_report(
-    result: dict[str, Any], reports_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")
+    result: Result | Mapping[str, Any],
+    where: Layout | Path,
+    *,
+    formats: tuple[str, ...] = ("pdf", "html"),
 ) -> list[Path]:
-    """Write `reports_dir/<student>.pdf` and `.html` for one result."""
+    """Write one student's report, in each of `formats`.
+
+    Args:
+        result: the graded result (a record, or its JSON).
+        where: a `Layout` (its `report(student, fmt)` paths), or the reports folder.
+        formats: "pdf" and/or "html".
+
+    Raises:
+        RecordError: the result is malformed (a graded task without its measurements).
+        ValueError: the result's language has no translation.
+    """
+    return _render_student(_as_result(result), where, formats)[0]
+
+
+def _render_student(
+    result: Result, where: Layout | Path, formats: tuple[str, ...]
+) -> tuple[list[Path], set[str]]:
     context = student_context(result)
     context["charts"] = student_plots(result, context["t"])
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    template = _environment().get_template("student.html.j2")
     paths = []
     for fmt in formats:
-        html = _environment().get_template("student.html.j2").render(**context, html=fmt == "html")
-        target = reports_dir / f"{result['student']}.{fmt}"
+        target = where.report(result.student, fmt) if isinstance(where, Layout) else (
+            where / f"{result.student}.{fmt}")  # fmt: skip
+        target.parent.mkdir(parents=True, exist_ok=True)
+        html = template.render(**context, html=fmt == "html")
         if fmt == "pdf":
             _write_pdf(html, target)
         else:
             target.write_text(html, encoding="utf-8")
         paths.append(target)
-    return paths
+    missing: set[str] = context["missing_messages"]
+    if missing:
+        log.warning("%s: no text for %s; shown in English", result.student, sorted(missing))
+    return paths, missing
 
 
-def render_class_summary(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """Write `out_dir/summary.pdf` and `out_dir/index.html` for the instructor."""
-    language = results[0]["assignment"]["language"] if results else "en"
-    context = summary_context(results, language)
-    words = context["t"]
-    ok = context["results"]
-    per_task = {
-        tid: [r["tasks"][tid]["metrics"]["test_accuracy"] for r in ok
-              if r["tasks"].get(tid, {}).get("metrics")]
-        for tid in context["task_ids"]
-    }  # fmt: skip
-    points = [
-        (r["tasks"]["scratch"]["metrics"]["test_accuracy"],
-         r["tasks"]["transfer"]["metrics"]["test_accuracy"])
-        for r in ok if (r["tasks"].get("scratch") or {}).get("metrics")
-        and (r["tasks"].get("transfer") or {}).get("metrics")
-    ]  # fmt: skip
-    maximum = max((r["max_score"] for r in ok), default=1) or 1
-    context["charts"] = {
-        "scores": plots.histogram(
-            [r["score"] for r in ok], maximum, words["score"], words["students"]
-        ),
-        "accuracies": plots.task_accuracies(per_task, words),
-        "scatter": plots.scatter(points, words),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    template = _environment().get_template("summary.html.j2")
-    (out_dir / "index.html").write_text(template.render(**context, html=True), encoding="utf-8")
-    _write_pdf(template.render(**context, html=False), out_dir / "summary.pdf")
-    return [out_dir / "summary.pdf", out_dir / "index.html"]
+def render_class_summary(results: list[Result], where: Layout | Path) -> list[Path]:
+    """Write the class summary (PDF) and index (HTML) for the instructor.
 
-
-def render_all(out_dir: Path) -> RenderSummary:
-    """Render every stored result of `out_dir/results/` and the class summary.
-
-    A malformed result file is reported and skipped; the others are still rendered.
+    `where` is a `Layout` (its `summary_pdf` and `index_html`), or the folder holding
+    `reports/`, where `summary.pdf` and `index.html` are written.
     """
+    layout = where if isinstance(where, Layout) else Layout(where.parent, where.name)
+    language = results[0].assignment.language if results else "en"
+    context = summary_context(results, language)
+    context["charts"] = _summary_plots(context, language)
+    context["reports_href"] = Path(
+        os.path.relpath(layout.reports, layout.index_html.parent)
+    ).as_posix()
+    layout.index_html.parent.mkdir(parents=True, exist_ok=True)
+    template = _environment().get_template("summary.html.j2")
+    layout.index_html.write_text(template.render(**context, html=True), encoding="utf-8")
+    _write_pdf(template.render(**context, html=False), layout.summary_pdf)
+    return [layout.summary_pdf, layout.index_html]
+
+
+def _summary_plots(context: dict[str, Any], language: str) -> dict[str, Any]:
+    words, results = context["t"], context["results"]
+
+    def accuracy(result: Result, task_id: str) -> float | None:
+        task = result.tasks.get(task_id)
+        return task.metrics.test_accuracy if task and task.metrics else None
+
+    per_task = {tid: [a for r in results if (a := accuracy(r, tid)) is not None]
+                for tid in context["task_ids"]}  # fmt: skip
+    maximum = max((r.max_score for r in results), default=1) or 1
+    scatters = []
+    for first, second in context["pairs"]:
+        pairs = [(accuracy(r, first), accuracy(r, second)) for r in results]
+        points = [(x, y) for x, y in pairs if x is not None and y is not None]
+        title = heading(language, "scatter", first=first, second=second)
+        scatters.append((title, plots.scatter(points, first, second, language)))
+    return {
+        "scores": plots.histogram([r.score for r in results], maximum, words["score"],
+                                  words["students"], language),
+        "accuracies": plots.task_accuracies(per_task, words, language),
+        "scatters": scatters,
+    }  # fmt: skip
+
+
+def render_all(layout: Layout | Path) -> RenderSummary:
+    """Render every stored result of `layout.results` and the class summary.
+
+    A result file that cannot be read or rendered is listed in `errors` and skipped; the
+    others are still rendered. (A plain folder stands for the layout whose `out` it is.)
+    """
+    if not isinstance(layout, Layout):
+        layout = Layout(Path(layout).parent, Path(layout).name)
     summary = RenderSummary()
     results = []
-    for path in sorted((out_dir / "results").glob("*.json")):
+    for path in sorted(layout.results.glob("*.json")):
         started = time.monotonic()
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-            summary.paths += render_student_report(result, out_dir / "reports")
-            results.append(result)
-        except (ValueError, KeyError, TypeError, jinja2.TemplateError) as exc:
+            result = read_result(path)
+        except RecordError as exc:
+            summary.errors.append(str(exc))  # names the file
+            continue
+        try:
+            paths, missing = _render_student(result, layout, ("pdf", "html"))
+        except Exception as exc:  # one broken result must not stop the others' reports
             summary.errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
+        summary.paths += paths
+        summary.missing_messages |= missing
+        results.append(result)
         summary.seconds_per_report.append(time.monotonic() - started)
     if results:
-        summary.paths += render_class_summary(results, out_dir)
+        try:
+            summary.paths += render_class_summary(results, layout)
+        except Exception as exc:
+            summary.errors.append(f"class summary: {type(exc).__name__}: {exc}")
     return summary

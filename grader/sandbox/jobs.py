@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import sandbox
-from grader.sandbox import memcap, uids
+from grader.sandbox import Limits, Mount, Outcome, Sandbox, memcap
 from grader.sandbox.childio import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -23,12 +22,8 @@ class Job:
     """A job folder: `in/` (read-only for the child) and `out/` (its only writable place)."""
 
     root: Path
-    isolation: sandbox.Isolation
+    sandbox: Sandbox
     slot: int
-
-    @property
-    def level(self) -> str:
-        return self.isolation.level
 
     @property
     def inputs(self) -> Path:
@@ -38,14 +33,14 @@ class Job:
     def outputs(self) -> Path:
         return self.root / "out"
 
+    @property
+    def mounts(self) -> list[Mount]:
+        """The job's folders as a bubblewrapped child sees them."""
+        return [Mount(self.inputs, "/job/in"), Mount(self.outputs, "/job/out", writable=True)]
+
     def inside(self, host: Path) -> str:
         """Where the child sees a file of this job."""
-        if self.level != sandbox.BUBBLEWRAP:
-            return str(host)
-        for folder, name in ((self.inputs, "/job/in"), (self.outputs, "/job/out")):
-            if host == folder or folder in host.parents:
-                return f"{name}/{host.relative_to(folder)}".rstrip("/.")
-        raise ValueError(f"{host} is not inside job folder {self.root}")
+        return self.sandbox.isolation.mechanism.inside(host, self.mounts)
 
 
 def make_work_root() -> Path:
@@ -56,13 +51,13 @@ def make_work_root() -> Path:
     return root
 
 
-def new_job(work_root: Path, label: str, isolation: sandbox.Isolation, slot: int) -> Job:
+def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
     """Fresh, unguessable job folders; the output folder belongs to the child's uid."""
-    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), isolation, slot)
+    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), sandbox, slot)
     job.root.chmod(0o711)
     job.inputs.mkdir(mode=0o755)
     job.outputs.mkdir(mode=0o700)
-    uid = uids.child_uid(slot)
+    uid = sandbox.child_uid(slot)
     if uid is not None:
         os.chown(job.outputs, uid, uid)
     return job
@@ -88,20 +83,17 @@ def run_job(
     wall_seconds: float,
     memory_gb: float,
     on_line: Callable[[str], None] | None = None,
-) -> sandbox.Outcome:
+) -> Outcome:
     """Write the request into `in/` and run the worker module on it."""
     request_file = job.inputs / "request.json"
     request_file.write_text(json.dumps(worker_request(job, request, memory_gb)))
     request_file.chmod(0o644)
-    mounts = [sandbox.Mount(job.inputs, "/job/in"), sandbox.Mount(job.outputs, "/job/out", True)]
-    limits = sandbox.Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30))
-    return sandbox.run(
+    return job.sandbox.run(
         module,
         job.inside(request_file),
-        mounts=mounts,
+        mounts=job.mounts,
         workdir=job.outputs,
-        limits=limits,
-        isolation=job.isolation,
+        limits=Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30)),
         slot=job.slot,
         on_line=on_line,
     )
@@ -109,11 +101,9 @@ def run_job(
 
 def worker_request(job: Job, request: dict[str, Any], memory_gb: float) -> dict[str, Any]:
     """The request plus what the worker applies to itself: Landlock rules, a GPU memory cap."""
-    extra: dict[str, Any] = {}
-    if job.level == sandbox.LANDLOCK:  # the worker confines itself before any student code
-        gpus = job.isolation.gpus
-        extra["landlock"] = sandbox.landlock_paths(job.inputs, job.outputs, gpus)
-    if job.isolation.memory_cap == memcap.TENSORFLOW:
+    isolation = job.sandbox.isolation
+    extra = isolation.mechanism.worker_rules(job.mounts, isolation.gpus)
+    if isolation.memory_cap == memcap.TENSORFLOW:
         extra["gpu_memory_mb"] = int(memory_gb * 1024)
     return {**request, **extra}
 
@@ -125,7 +115,7 @@ def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_M
     return destination
 
 
-def log_tail(outcome: sandbox.Outcome, lines: int = 30) -> str:
+def log_tail(outcome: Outcome, lines: int = 30) -> str:
     """The child's last output lines, without progress chatter."""
     kept = [ln for ln in outcome.log_tail.splitlines() if not ln.startswith("GRADER-PROGRESS")]
     return "\n".join(kept[-lines:])

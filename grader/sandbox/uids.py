@@ -13,46 +13,70 @@ import signal
 import threading
 import time
 from pathlib import Path
+from types import TracebackType
 
 FIRST_UID = 61000
-
-
-def child_uid(slot: int) -> int | None:
-    """A separate unprivileged uid per parallel slot, when we are root and can switch.
-
-    Each uid is leased with a lock file for the grader's lifetime, so two graders running at
-    once (a batch and a self-check, say) never share one: the sweep kills by uid.
-    """
-    if os.geteuid() != 0:
-        return None
-    with _lease_lock:
-        if slot not in _leases:
-            _leases[slot] = _lease_uid()
-        return _leases[slot]
-
-
-_leases: dict[int, int] = {}
-_lease_files: list[int] = []  # open descriptors holding the locks
-_lease_lock = threading.Lock()
-LEASE_DIR = Path("/tmp/grader-uid-leases")
 UID_RANGE = 4096
+LEASE_DIR = Path("/tmp/grader-uid-leases")
 
 
-def _lease_uid() -> int:
-    LEASE_DIR.mkdir(mode=0o755, exist_ok=True)
-    taken = set(_leases.values())
-    for uid in range(FIRST_UID, FIRST_UID + UID_RANGE):
-        if uid in taken:
-            continue
-        fd = os.open(LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        _lease_files.append(fd)
-        return uid
-    raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
+class UidLeases:
+    """The throw-away uids one grading run holds: one per parallel slot, leased lazily.
+
+    Each uid is leased with a lock file until `close`, so two graders running at once (a
+    batch and a self-check, say) never share one: the sweep kills by uid.
+    """
+
+    def __init__(self) -> None:
+        self._uids: dict[int, int] = {}  # slot -> uid
+        self._fds: list[int] = []  # open descriptors holding the locks
+        self._lock = threading.Lock()  # slots are leased from parallel grading threads
+
+    def uid(self, slot: int) -> int | None:
+        """The slot's uid, or None when we are not root (children then run as we do)."""
+        if os.geteuid() != 0:
+            return None
+        with self._lock:
+            if slot not in self._uids:
+                self._uids[slot] = self._lease()
+            return self._uids[slot]
+
+    def leased(self) -> tuple[int, ...]:
+        """The uids held now."""
+        with self._lock:
+            return tuple(self._uids.values())
+
+    def close(self) -> None:
+        """Release every lease (closing a lock file drops its lock); idempotent."""
+        with self._lock:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+            self._uids.clear()
+
+    def __enter__(self) -> UidLeases:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _lease(self) -> int:
+        LEASE_DIR.mkdir(mode=0o755, exist_ok=True)
+        taken = set(self._uids.values())
+        for uid in range(FIRST_UID, FIRST_UID + UID_RANGE):
+            if uid in taken:
+                continue
+            fd = os.open(LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._fds.append(fd)
+            return uid
+        raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
 
 
 def sweep(uid: int | None, patience: float = 5.0) -> None:
@@ -70,6 +94,7 @@ def sweep(uid: int | None, patience: float = 5.0) -> None:
 
 
 def pids_of_uid(uid: int) -> list[int]:
+    """Every process running under `uid`."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

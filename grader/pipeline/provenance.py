@@ -1,0 +1,103 @@
+"""What a result was computed from and with, and whether a stored result can be reused."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import RecordError
+from grader.pipeline.context import Context
+from grader.records import SCHEMA, Provenance, Result, read_result
+
+# A stored result is reused only when all of these are unchanged.
+REUSE_KEYS = ("grader_version", "grader_hash", "schema", "spec_hash", "split_key",
+              "submission_hash")  # fmt: skip
+GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
+REPORT_ONLY = ("report",)  # subpackages that only render stored results: not part of reuse
+
+
+def provenance(ctx: Context, folder: Path) -> Provenance:
+    """Everything needed to tell whether a stored result is still valid, and to reproduce it."""
+    return Provenance(
+        grader_version=__version__,
+        grader_hash=grader_hash(),
+        schema=SCHEMA,
+        spec_hash=ctx.assignment.spec_hash,
+        data_fingerprint=ctx.data_fingerprint,
+        split_key=ctx.split_key,
+        submission_hash=submission_hash(folder),
+        seed=ctx.assignment.seed,
+        isolation=ctx.level,
+        memory_cap=ctx.isolation.memory_cap,
+        tensorflow=_version("tensorflow-cpu") or _version("tensorflow"),
+        keras=_version("keras"),
+        numpy=_version("numpy"),
+        python=platform.python_version(),
+        cpu=cpu_description(),
+        base_model=None if ctx.base is None else ctx.base.provenance(),
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def reusable(path: Path, expected: Provenance) -> Result | None:
+    """The stored result at `path` when it was made from the same submission, spec, data and
+    grader code; None when it differs, or is missing, unreadable, too old or too new."""
+    try:
+        stored = read_result(path)
+    except RecordError:
+        return None
+    same = all(getattr(stored.provenance, k) == getattr(expected, k) for k in REUSE_KEYS)
+    return stored if same else None
+
+
+def submission_hash(folder: Path) -> str:
+    """Content hash of every file of a submission (names included)."""
+    digest = hashlib.sha256()
+    for path in sorted(
+        p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def grader_hash() -> str:
+    """Content hash of the grader's own code that decides a result (reports excluded), so a
+    changed grader regrades even when its version number was not bumped."""
+    digest = hashlib.sha256()
+    for path in sorted(GRADER.rglob("*.py")):
+        relative = path.relative_to(GRADER)
+        if relative.parts[0] not in REPORT_ONLY:
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def cpu_description() -> str:
+    """The CPU model and its vector extensions: TensorFlow's kernels, and so the last digits
+    of every result, depend on them (same machine, same numbers; another CPU, close ones)."""
+    model, flags = platform.machine(), set[str]()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == platform.machine():
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = [f for f in ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
+    return f"{model} ({' '.join(vector) or 'no AVX'})"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,270 @@
+"""The isolation levels, one class each, tried strongest first: bubblewrap, Landlock, rlimits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+from grader.sandbox import uids
+from grader.sandbox.process import PYTHON, Mount
+
+BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
+GRADER_PACKAGE = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = GRADER_PACKAGE.parent
+# The grader code a child may see, relative to the package: the workers and everything they
+# import (tests/test_sandbox.py checks that the list is closed under imports). Nothing else:
+# a child has no business reading how it is graded. A file not written yet is skipped.
+WORKER_CODE = (
+    "__init__.py",
+    "codec.py",
+    "errors.py",
+    "protocol.py",
+    "labels.py",
+    "scoring.py",
+    "worker",
+    "sandbox/__init__.py",  # imports no other grader module (loads its names lazily)
+    "sandbox/landlock.py",
+)
+CODE_INSIDE = "/opt/grader"  # the child's PYTHONPATH under bubblewrap
+SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
+SYSTEM_FOLDERS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
+Gpus = tuple[str, ...]
+
+
+def worker_code() -> list[Path]:
+    """The host paths of WORKER_CODE that exist."""
+    return [GRADER_PACKAGE / name for name in WORKER_CODE if (GRADER_PACKAGE / name).exists()]
+
+
+def python_paths() -> list[Path]:
+    """Folders the interpreter and its packages live in, to be visible read-only."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    return sorted(p for p in roots if p.exists())
+
+
+def child_environment(pythonpath: str, home: str, gpus: Gpus = ()) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's reaches the child but GPU choice."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "PYTHONPATH": pythonpath,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_DETERMINISTIC_OPS": "1",
+        "KERAS_BACKEND": "tensorflow",
+        "MPLBACKEND": "Agg",
+        "CUDA_VISIBLE_DEVICES": "",
+        "KERAS_HOME": f"{home}/.keras",
+    }
+    if gpus:
+        del env["CUDA_VISIBLE_DEVICES"]
+    keep = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") + (("CUDA_VISIBLE_DEVICES",) if gpus else ())
+    for key in keep:  # machine quirks and the instructor's GPU choice, not secrets
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+class Level:
+    """One isolation level. These defaults fit a level without namespaces: the child sees
+    host paths, runs in its working folder and imports our code from the project folder."""
+
+    name: ClassVar[str]
+
+    def works(self, uid: int | None) -> bool:
+        """Whether this level works here, tried as a child running as `uid` would."""
+        raise NotImplementedError
+
+    def wrap(
+        self,
+        command: list[str],
+        *,
+        mounts: Sequence[Mount],
+        workdir: Path,
+        gpus: Gpus,
+        uid: int | None,
+    ) -> tuple[list[str], dict[str, str]]:
+        """The argv and environment that run `command` confined at this level."""
+        return command, self.environment(str(workdir), gpus)
+
+    def environment(self, home: str, gpus: Gpus = ()) -> dict[str, str]:
+        """The child's environment, as the child sees it."""
+        return child_environment(str(PROJECT_ROOT), home, gpus)
+
+    def inside(self, host: Path, mounts: Sequence[Mount]) -> str:
+        """Where the child sees the host path `host` (one of `mounts` or inside one)."""
+        return str(host)
+
+    def worker_rules(self, mounts: Sequence[Mount], gpus: Gpus) -> dict[str, Any]:
+        """What the worker must apply to itself before it imports student code."""
+        return {}
+
+    def exit_code(self, returncode: int) -> int:
+        """The child's own exit code (negative: killed by that signal)."""
+        return returncode
+
+
+class Rlimits(Level):
+    """Resource limits and the throw-away uid only (see README, Isolation)."""
+
+    name = RLIMITS
+
+    def works(self, uid: int | None) -> bool:
+        return True
+
+
+class Landlock(Level):
+    """The worker confines itself with Landlock before it imports student code."""
+
+    name = LANDLOCK
+
+    def works(self, uid: int | None) -> bool:
+        probe = "from grader.sandbox import landlock; landlock.restrict([], [])"
+        return _probe([PYTHON, "-c", probe], uid, env={"PYTHONPATH": str(PROJECT_ROOT)})
+
+    def worker_rules(self, mounts: Sequence[Mount], gpus: Gpus) -> dict[str, Any]:
+        """Read: the system, Python, the worker code, the read-only mounts. Write: the rest."""
+        code = [str(p) for p in python_paths() + worker_code()]
+        read = [*SYSTEM_FOLDERS, *code, *(str(m.host) for m in mounts if not m.writable)]
+        write = [*(str(m.host) for m in mounts if m.writable), "/dev/null", *gpus]
+        return {"landlock": {"read": read, "write": write}}
+
+
+class Bubblewrap(Level):
+    """New namespaces; the child sees only Python, the worker code and its mounts."""
+
+    name = BUBBLEWRAP
+
+    def works(self, uid: int | None) -> bool:
+        return bool(shutil.which("bwrap")) and _probe(self.prefix([], uid) + ["/bin/true"], uid)
+
+    def wrap(
+        self,
+        command: list[str],
+        *,
+        mounts: Sequence[Mount],
+        workdir: Path,
+        gpus: Gpus,
+        uid: int | None,
+    ) -> tuple[list[str], dict[str, str]]:
+        prefix = self.prefix(mounts, uid, self.environment("/tmp", gpus), gpus)
+        argv = prefix + ["--chdir", self.inside(workdir, mounts), "--"] + command
+        return argv, {"PATH": "/usr/bin:/bin"}  # bwrap itself: the child's is set inside
+
+    def environment(self, home: str, gpus: Gpus = ()) -> dict[str, str]:
+        return child_environment(CODE_INSIDE, home, gpus)
+
+    def inside(self, host: Path, mounts: Sequence[Mount]) -> str:
+        for mount in mounts:
+            if host == mount.host or mount.host in host.parents:
+                return str(PurePosixPath(mount.inside) / host.relative_to(mount.host))
+        raise ValueError(f"{host} is in no folder the child sees")
+
+    def exit_code(self, returncode: int) -> int:
+        # bubblewrap's init reports a signal as 128 + n
+        return 128 - returncode if returncode > 128 else returncode
+
+    def prefix(
+        self,
+        mounts: Sequence[Mount],
+        uid: int | None,
+        env: dict[str, str] | None = None,
+        gpus: Gpus = (),
+    ) -> list[str]:
+        """The bwrap argv up to the command: namespaces, what the child sees, who it is."""
+        argv = [*_BWRAP_BASE, *_system_binds()]
+        for device in gpus:
+            argv += ["--dev-bind", device, device]
+        for path in worker_code():
+            argv += ["--ro-bind", str(path), code_inside(path)]
+        for m in mounts:
+            argv += ["--bind" if m.writable else "--ro-bind", str(m.host), m.inside]
+        # The root is a tmpfs holding the folders made for the binds above (/opt/grader/grader
+        # among them): read-only, so the child writes only to its mounts and the sized /tmp.
+        argv += ["--remount-ro", "/"]
+        if uid is not None:
+            argv += ["--uid", str(uid), "--gid", str(uid)]
+        for key, value in (env or {}).items():
+            argv += ["--setenv", key, value]
+        return argv
+
+
+_BWRAP_BASE = (
+    "bwrap",
+    "--unshare-all",
+    "--die-with-parent",
+    "--new-session",
+    "--clearenv",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--size",
+    str(SCRATCH_TMPFS_BYTES),
+    "--tmpfs",
+    "/tmp",
+    "--dir",
+    "/job",
+)
+
+
+def code_inside(host: Path) -> str:
+    """Where a bubblewrapped child sees a file of the grader package."""
+    return f"{CODE_INSIDE}/grader/{host.relative_to(GRADER_PACKAGE).as_posix()}"
+
+
+def _system_binds() -> list[str]:
+    """The system folders a dynamically linked Python needs, and Python itself."""
+    argv = []
+    for link in ("lib", "lib64", "bin", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            argv += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            argv += ["--ro-bind", str(target), str(target)]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl"):
+        if Path(etc).exists():
+            argv += ["--ro-bind", etc, etc]
+    for path in python_paths():
+        argv += ["--ro-bind", str(path), str(path)]
+    return argv
+
+
+def _probe(command: list[str], uid: int | None, env: dict[str, str] | None = None) -> bool:
+    drop: dict[str, Any] = {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=10, env=env, **drop)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+ALL_LEVELS: tuple[Level, ...] = (Bubblewrap(), Landlock(), Rlimits())  # strongest first
+LEVELS = tuple(level.name for level in ALL_LEVELS)
+
+
+def named(name: str) -> Level:
+    """The level called `name` (as stored in results and given to --isolation)."""
+    for level in ALL_LEVELS:
+        if level.name == name:
+            return level
+    raise ValueError(f"Unknown isolation level {name!r}; use one of {LEVELS}.")
+
+
+def detect_isolation(forced: str | None = None) -> str:
+    """The strongest level that works here, found by trying each (well under a second)."""
+    if forced is not None:
+        return named(forced).name
+    with uids.UidLeases() as leases:  # tried as a child runs: as a throw-away uid
+        uid = leases.uid(0)
+        return next(level.name for level in ALL_LEVELS if level.works(uid))

@@ -1,0 +1,210 @@
+"""One child process: launching it under limits, watching it, killing it, reading its end."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.sandbox import memcap
+
+LOG_TAIL_BYTES = 16_000
+WATCH_INTERVAL = 0.25
+PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE = 36, 4
+PYTHON = str(Path(sys.prefix) / "bin" / "python")  # the grader's interpreter, venv included
+OnLine = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one child."""
+
+    wall_seconds: float
+    memory_bytes: int
+    max_processes: int = 512  # TensorFlow alone starts dozens of threads; they count here
+    max_file_bytes: int = 256 * 2**20
+    max_open_files: int = 1024
+    scratch_bytes: int = 512 * 2**20  # all files in the writable folder together
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder the child sees at `inside` (read-only unless writable)."""
+
+    host: Path
+    inside: str
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a child ended."""
+
+    returncode: int
+    timed_out: bool
+    seconds: float
+    log_tail: str
+    disk_exceeded: bool = False
+    out_of_memory: bool = False  # killed by its memory cgroup
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why the watch stopped: the child exited, ran out of time, or wrote too much."""
+
+    timed_out: bool = False
+    disk_exceeded: bool = False
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per process
+class Child:
+    """A launched child: its process, its start time, the tail of its output, its cgroup."""
+
+    proc: subprocess.Popen[bytes]
+    started: float
+    tail: deque[bytes]
+    reader: threading.Thread
+    cgroup: Path | None = None  # its own memory cgroup, when memory is capped that way
+
+
+def harden_grader_process() -> None:
+    """Make the grader non-dumpable and the reaper of orphans its children leave behind
+    (so that the sweep can reap them; the machine's init may never do it)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def python_command(module: str, argument: str) -> list[str]:
+    """`python -m module argument` with the grader's interpreter."""
+    return [PYTHON, "-m", module, argument]
+
+
+def launch(
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    workdir: Path,
+    limits: Limits,
+    memory_cap: str,
+    cgroup: Path | None,
+    uid: int | None,
+    on_line: OnLine | None = None,
+) -> Child:
+    """Start `argv` in its own session, limited, as `uid`; its output drained in a thread."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+        start_new_session=True,  # one process group to kill, detached from our terminal
+        close_fds=True,
+        preexec_fn=lambda: _child_setup(limits, memory_cap, cgroup, uid),
+    )
+    tail: deque[bytes] = deque()
+    reader = threading.Thread(target=_drain, args=(proc, tail, on_line), daemon=True)
+    reader.start()
+    return Child(proc, started, tail, reader, cgroup)
+
+
+def watch(child: Child, limits: Limits, folders: Sequence[Path]) -> Ending:
+    """Wait for the child; stop watching at its deadline or when `folders` outgrow the
+    scratch limit (the file-size rlimit caps each file, not their total, so it is polled)."""
+    deadline = child.started + limits.wall_seconds
+    while True:
+        try:
+            child.proc.wait(timeout=min(WATCH_INTERVAL, max(0.0, deadline - time.monotonic())))
+            return Ending()
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            return Ending(timed_out=True)
+        if sum(_folder_bytes(f) for f in folders) > limits.scratch_bytes:
+            return Ending(disk_exceeded=True)
+
+
+def kill(proc: subprocess.Popen[bytes], wait: bool = True) -> None:
+    """Kill the child's whole process group (what escaped it is the sweep's job)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if wait:
+        proc.wait()
+
+
+def outcome(child: Child, ending: Ending, returncode: int, out_of_memory: bool) -> Outcome:
+    """The child's outcome, once it is dead and its output drained."""
+    text = b"".join(child.tail).decode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+    seconds = round(time.monotonic() - child.started, 2)
+    return Outcome(returncode, ending.timed_out, seconds, text, ending.disk_exceeded, out_of_memory)
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                total += _folder_bytes(Path(entry.path))
+            else:
+                total += entry.stat(follow_symlinks=False).st_blocks * 512
+    except OSError:
+        pass
+    return total
+
+
+def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int | None) -> None:
+    """Runs in the child between fork and exec: join the memory cgroup while still root,
+    set the limits, then drop to the throw-away uid."""
+    if cgroup is not None:
+        memcap.join(cgroup)
+    _apply_limits(limits, memory_cap)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> None:
+    cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
+    rlimits = [
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_FSIZE, limits.max_file_bytes),
+        (resource.RLIMIT_NOFILE, limits.max_open_files),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    # RLIMIT_AS counts reserved address space too (CUDA reserves plenty); RLIMIT_DATA only
+    # writable private memory. Under a memory cgroup, the cgroup is the cap.
+    if memory_cap == memcap.ADDRESS_SPACE:
+        rlimits.append((resource.RLIMIT_AS, limits.memory_bytes))
+    elif memory_cap == memcap.TENSORFLOW:
+        rlimits.append((resource.RLIMIT_DATA, limits.memory_bytes))
+    for which, value in rlimits:
+        resource.setrlimit(which, (value, value))
+
+
+def _drain(proc: subprocess.Popen[bytes], tail: deque[bytes], on_line: OnLine | None) -> None:
+    """Keep only the last LOG_TAIL_BYTES of output, however much the child prints."""
+    size = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        tail.append(line)
+        size += len(line)
+        while size > LOG_TAIL_BYTES and len(tail) > 1:
+            size -= len(tail.popleft())
+        if on_line is not None and line.startswith(b"GRADER-PROGRESS"):
+            on_line(line.decode("utf-8", "replace").strip())

@@ -1,0 +1,115 @@
+"""Bringing code and models into a worker: the submission, and `.keras` files (safe or not).
+
+A model file came out of a child that ran student code, so by default it is loaded in
+Keras' safe mode, and refused before loading when its config names a Lambda layer or a
+class from outside Keras. Only a worker in the student's own sandbox loads one with the
+submission's classes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from grader.errors import ErrorKind, StudentError
+from grader.worker.inspect import custom_classes_in
+from grader.worker.runtime import describe, first_line
+
+
+def import_submission(path: Path) -> Any:
+    """Import the student's module (its folder on sys.path, for its own helper modules).
+
+    Raises:
+        StudentError: a syntax error, or anything raised while the module ran.
+    """
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location("submission", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["submission"] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise StudentError(
+            ErrorKind.SYNTAX_ERROR, "syntax_error", file=path.name, line=exc.lineno, error=exc.msg
+        ) from None
+    except BaseException as exc:  # noqa: BLE001 - anything at import time is the student's error
+        raise StudentError(
+            ErrorKind.IMPORT_ERROR, "import_error", file=path.name, error=describe(exc)
+        ) from None
+    return module
+
+
+def student_objects(submission: Path) -> dict[str, Any]:
+    """The submission's classes and functions, by name, for loading its custom layers."""
+    module = import_submission(submission)
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if inspect.isclass(value) or inspect.isfunction(value)
+    }
+
+
+def load_base(path: str) -> Any:
+    """The instructor's base model, whole and with every layer frozen."""
+    import keras
+
+    base = keras.models.load_model(path, compile=False)
+    base.trainable = False
+    for layer in base.layers:
+        layer.trainable = False
+    return base
+
+
+def load_model(path: str, function: str, custom: dict[str, Any] | None) -> Any:
+    """Load a `.keras` file: in safe mode with Keras' own classes, or with the student's.
+
+    Raises:
+        StudentError: the file names custom classes (safe mode), or does not load.
+    """
+    if custom is not None:
+        return _load_with_classes(path, function, custom)
+    found = custom_classes_in_file(path)
+    if found:
+        classes = ", ".join(sorted(found))
+        raise StudentError(
+            ErrorKind.CUSTOM_OBJECTS, "custom_objects", function=function, classes=classes
+        )
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a model file is untrusted input
+        text = first_line(exc)
+        custom_named = "custom" in text.lower() or "lambda" in text.lower()
+        kind = ErrorKind.CUSTOM_OBJECTS if custom_named else ErrorKind.BAD_MODEL_FILE
+        raise StudentError(kind, "unsafe_model_file", function=function, error=text) from None
+
+
+def _load_with_classes(path: str, function: str, custom: dict[str, Any]) -> Any:
+    import keras
+
+    try:
+        return keras.models.load_model(path, custom_objects=custom, compile=False, safe_mode=False)
+    except Exception as exc:  # noqa: BLE001 - the student's classes failed to rebuild
+        raise StudentError(
+            ErrorKind.BAD_MODEL_FILE,
+            "bad_model_file.custom",
+            function=function,
+            error=first_line(exc),
+        ) from None
+
+
+def custom_classes_in_file(path: str) -> set[str]:
+    """Classes in a `.keras` file's config that are not Keras' own, found without loading."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return set()  # unreadable: load_model reports it
+    return custom_classes_in(config)

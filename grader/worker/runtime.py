@@ -1,0 +1,114 @@
+"""What every worker does around its job: confine itself, read the request, report the end.
+
+`run` is the workers' `main`: a `StudentError` becomes an error report for the student;
+any other exception is the grader's own bug, reported as `grader_error` with its traceback
+printed to the log, never as the student's crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from grader import codec
+from grader.errors import ErrorKind, StudentError
+from grader.protocol import Confinement, ErrorReport, redact_paths
+
+Request = TypeVar("Request")
+
+
+def run(
+    argv: list[str],
+    request_type: type[Request],
+    work: Callable[[Request], Any],
+    failed: Callable[[dict[str, Any], ErrorReport], Any],
+    report_name: str,
+) -> int:
+    """Read the request named in `argv`, do the work, write the report.
+
+    Args:
+        argv: the worker's arguments: the request file's path.
+        request_type: the protocol class of the request.
+        work: request -> report (a protocol dataclass).
+        failed: (the request's JSON, error) -> the report saying that everything failed so.
+        report_name: the file the report goes to, in the request's `out` folder.
+    """
+    os.umask(0o077)
+    raw = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    started = time.monotonic()
+    try:
+        request = codec.from_json(request_type, raw)
+        confine(getattr(request, "landlock", None))  # before any student code is imported
+        report = work(request)
+    except StudentError as exc:
+        report = failed(raw, error_report(exc))
+    except Exception as exc:  # noqa: BLE001 - a grader bug: the log gets the traceback
+        traceback.print_exc(file=sys.stderr)
+        report = failed(raw, internal_error(exc))
+    if "seconds" in {f.name for f in dataclasses.fields(report)}:
+        report = dataclasses.replace(report, seconds=round(time.monotonic() - started, 2))
+    out = Path(raw["out"])
+    (out / report_name).write_text(json.dumps(codec.to_json(report), allow_nan=False))
+    return 0
+
+
+def error_report(exc: StudentError) -> ErrorReport:
+    """A student's problem as it crosses to the host: kind, message id, parameters."""
+    return ErrorReport(exc.kind.code, exc.message_id, dict(exc.params))
+
+
+def internal_error(exc: BaseException) -> ErrorReport:
+    """The grader's own bug, named by its exception only (the traceback is in the log)."""
+    error = f"{type(exc).__name__}: {first_line(exc)}"
+    return ErrorReport(ErrorKind.GRADER_ERROR.code, "grader_error", {"error": error})
+
+
+def confine(landlock: Confinement | None) -> None:
+    """At the Landlock level, restrict this process before any student code is imported."""
+    if landlock is not None:
+        from grader.sandbox import landlock as rules
+
+        rules.restrict(list(landlock.read), list(landlock.write))
+
+
+def limit_gpu_memory(memory_mb: int | None) -> None:
+    """Where memory is capped by TensorFlow (a GPU, no cgroup), cap each GPU's memory.
+
+    Must run before anything touches a GPU. A no-op on machines without one.
+    """
+    if not memory_mb:
+        return
+    import tensorflow as tf
+
+    config = [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)]
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.set_logical_device_configuration(gpu, config)
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: message` plus the submission line that raised it, for the student."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "submission" in f.filename]
+    where = f" (submission line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
+    text = str(exc).strip().splitlines()
+    return redact_paths(f"{type(exc).__name__}: {text[0][:300] if text else ''}{where}")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    return redact_paths(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
+
+
+def signature(fn: Any) -> str:
+    """A function's parameters as written, e.g. `(input_shape, num_classes)`."""
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"

@@ -1,0 +1,308 @@
+"""The sandbox on its own: each isolation level's plumbing, and one Sandbox running children.
+
+Children here run `python -m timeit STATEMENT`: a one-statement child needing no worker.
+"""
+
+from __future__ import annotations
+
+import ast
+import fcntl
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.sandbox import jobs, levels, process, uids
+from grader.sandbox.levels import GRADER_PACKAGE, WORKER_CODE, Bubblewrap, Landlock, Rlimits
+
+GPUS = ("/dev/nvidia0",)
+LIMITS = sandbox.Limits(wall_seconds=30, memory_bytes=4 * 2**30)
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="throw-away uids need root")
+
+
+def _job_mounts(root: Path) -> list[sandbox.Mount]:
+    return [sandbox.Mount(root / "in", "/job/in"), sandbox.Mount(root / "out", "/job/out", True)]
+
+
+def _code_binds(argv: list[str]) -> dict[Path, str]:
+    """The bind mounts of grader code in a bwrap argv: host path -> path inside."""
+    binds = {}
+    for i, arg in enumerate(argv):
+        if arg in ("--bind", "--ro-bind", "--dev-bind"):
+            host = Path(argv[i + 1])
+            if host == GRADER_PACKAGE or GRADER_PACKAGE in host.parents:
+                binds[host] = argv[i + 2]
+    return binds
+
+
+def test_bubblewrap_binds_only_the_worker_code(tmp_path: Path) -> None:
+    argv = Bubblewrap().prefix(_job_mounts(tmp_path), uid=None)
+    binds = _code_binds(argv)
+    expected = [GRADER_PACKAGE / n for n in WORKER_CODE if (GRADER_PACKAGE / n).exists()]
+    assert sorted(binds) == sorted(expected)
+    for host, inside in binds.items():
+        assert inside == f"/opt/grader/grader/{host.relative_to(GRADER_PACKAGE).as_posix()}"
+    sources = {Path(argv[i + 1]) for i, arg in enumerate(argv) if arg.endswith("bind")}
+    assert not sources & {GRADER_PACKAGE, *GRADER_PACKAGE.parents}  # no folder holding it all
+    assert GRADER_PACKAGE / "pipeline" not in binds
+    assert GRADER_PACKAGE / "spec.py" not in binds
+
+
+def test_worker_code_not_written_yet_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(levels, "WORKER_CODE", (*WORKER_CODE, "not-written-yet.py"))
+    binds = _code_binds(Bubblewrap().prefix([], uid=None))
+    assert GRADER_PACKAGE / "not-written-yet.py" not in binds
+    assert GRADER_PACKAGE / "labels.py" in binds
+    rules = Landlock().worker_rules(_job_mounts(tmp_path), ())
+    assert str(GRADER_PACKAGE / "not-written-yet.py") not in rules["landlock"]["read"]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every `grader.*` module a file imports, at module level or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "grader" or name.startswith("grader.")}
+
+
+def _module_files(name: str) -> list[Path]:
+    """The files importing `name` executes (its packages' __init__ too); [] if no module."""
+    parts = name.split(".")[1:]
+    files = [GRADER_PACKAGE.joinpath(*parts[:i], "__init__.py") for i in range(len(parts))]
+    module = GRADER_PACKAGE.joinpath(*parts)
+    for candidate in (module.with_suffix(".py"), module / "__init__.py"):
+        if candidate.is_file():
+            return [*files, candidate]
+    return []  # an attribute (`from grader.sandbox import Limits`), not a module
+
+
+def test_worker_code_holds_everything_the_workers_import() -> None:
+    visible = [GRADER_PACKAGE / n for n in WORKER_CODE]
+
+    def covered(path: Path) -> bool:
+        return any(path == v or v in path.parents for v in visible)
+
+    code = [p for v in visible for p in ([v] if v.is_file() else sorted(v.rglob("*.py")))]
+    assert GRADER_PACKAGE / "worker" / "train.py" in code
+    for path in code:
+        for name in _imported_modules(path):
+            missing = [f for f in _module_files(name) if not covered(f)]
+            assert not missing, f"{path.name} imports {name}: add {missing} to WORKER_CODE"
+
+
+def test_a_worker_importing_landlock_loads_no_other_grader_module() -> None:
+    code = (
+        "import sys; from grader.sandbox import landlock; "
+        "print(sorted(m for m in sys.modules if m.startswith('grader')))"
+    )
+    env = {"PYTHONPATH": str(sandbox.PROJECT_ROOT), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([process.PYTHON, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "['grader', 'grader.sandbox', 'grader.sandbox.landlock']"
+
+
+def test_the_type_stub_declares_exactly_the_lazy_names() -> None:
+    stub = ast.parse((GRADER_PACKAGE / "sandbox" / "__init__.pyi").read_text())
+    declared = {
+        alias.asname: node.module
+        for node in stub.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    lazy = {name: f"grader.sandbox.{module}" for name, module in sandbox._EXPORTS.items()}
+    assert declared == lazy
+    assert all(getattr(sandbox, name) is not None for name in sandbox.__all__)
+
+
+def test_each_level_says_where_the_child_sees_a_job_file(tmp_path: Path) -> None:
+    mounts = _job_mounts(tmp_path)
+    data, out = tmp_path / "in" / "submission" / "submission.py", tmp_path / "out"
+    assert Bubblewrap().inside(data, mounts) == "/job/in/submission/submission.py"
+    assert Bubblewrap().inside(out, mounts) == "/job/out"
+    with pytest.raises(ValueError, match="in no folder the child sees"):
+        Bubblewrap().inside(tmp_path / "elsewhere", mounts)
+    for level in (Landlock(), Rlimits()):
+        assert level.inside(data, mounts) == str(data)
+        assert level.inside(out, mounts) == str(out)
+
+
+def test_only_landlock_gives_the_worker_rules_to_apply(tmp_path: Path) -> None:
+    mounts = _job_mounts(tmp_path)
+    rules = Landlock().worker_rules(mounts, GPUS)["landlock"]
+    assert str(tmp_path / "in") in rules["read"]
+    assert str(GRADER_PACKAGE / "worker") in rules["read"]
+    assert str(GRADER_PACKAGE / "sandbox" / "landlock.py") in rules["read"]
+    assert str(GRADER_PACKAGE) not in rules["read"]
+    assert str(GRADER_PACKAGE / "spec.py") not in rules["read"]
+    assert str(tmp_path / "out") not in rules["read"]
+    assert rules["write"] == [str(tmp_path / "out"), "/dev/null", *GPUS]
+    assert Bubblewrap().worker_rules(mounts, GPUS) == {}
+    assert Rlimits().worker_rules(mounts, GPUS) == {}
+
+
+def test_levels_by_name_strongest_first() -> None:
+    assert sandbox.LEVELS == ("bubblewrap", "landlock", "rlimits")
+    assert [levels.named(name).name for name in sandbox.LEVELS] == list(sandbox.LEVELS)
+    assert isinstance(sandbox.Isolation(sandbox.RLIMITS).mechanism, Rlimits)
+    assert sandbox.detect_isolation(sandbox.LANDLOCK) == sandbox.LANDLOCK
+    with pytest.raises(ValueError, match="Unknown isolation level 'docker'"):
+        sandbox.detect_isolation("docker")
+    with pytest.raises(ValueError, match="Unknown isolation level"):
+        sandbox.Sandbox(sandbox.Isolation("docker"))
+
+
+def test_bubblewrap_reports_a_signal_as_a_negative_code() -> None:
+    assert Bubblewrap().exit_code(128 + 9) == -9
+    assert Bubblewrap().exit_code(1) == 1
+    assert Rlimits().exit_code(137) == 137
+
+
+def test_the_child_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_SECRET", "x")
+    for level in (Bubblewrap(), Landlock(), Rlimits()):
+        env = level.environment("/home/child")
+        assert "GRADER_SECRET" not in env
+        assert env["HOME"] == "/home/child"
+    assert Bubblewrap().environment("/tmp")["PYTHONPATH"] == "/opt/grader"
+    assert Rlimits().environment("/tmp")["PYTHONPATH"] == str(sandbox.PROJECT_ROOT)
+    argv, env = Bubblewrap().wrap(
+        ["python"], mounts=_job_mounts(Path("/w")), workdir=Path("/w/out"), gpus=(), uid=None
+    )
+    assert env == {"PATH": "/usr/bin:/bin"}  # bwrap's own; the child's is set inside
+    assert argv[argv.index("--chdir") + 1] == "/job/out"
+    assert argv[-2:] == ["--", "python"]
+
+
+@pytest.fixture
+def box() -> Iterator[sandbox.Sandbox]:
+    with sandbox.Sandbox(sandbox.Isolation(sandbox.RLIMITS)) as opened:
+        yield opened
+
+
+def _run(
+    box: sandbox.Sandbox,
+    statement: str,
+    folder: Path,
+    limits: sandbox.Limits = LIMITS,
+    on_line: Callable[[str], None] | None = None,
+) -> sandbox.Outcome:
+    return box.run("timeit", statement, mounts=[], workdir=folder, limits=limits, slot=0,
+                   on_line=on_line)  # fmt: skip
+
+
+def test_a_child_runs_and_its_output_and_code_come_back(
+    box: sandbox.Sandbox, tmp_path: Path
+) -> None:
+    lines: list[str] = []
+    statement = "import os; print('GRADER-PROGRESS 1/1'); print('hi', flush=True); os._exit(7)"
+    outcome = _run(box, statement, tmp_path, on_line=lines.append)
+    assert (outcome.returncode, outcome.timed_out, outcome.disk_exceeded) == (7, False, False)
+    assert "hi" in outcome.log_tail
+    assert lines == ["GRADER-PROGRESS 1/1"]
+
+
+def test_a_child_is_killed_at_its_deadline(box: sandbox.Sandbox, tmp_path: Path) -> None:
+    limits = sandbox.Limits(wall_seconds=1, memory_bytes=LIMITS.memory_bytes)
+    outcome = _run(box, "import time; time.sleep(60)", tmp_path, limits=limits)
+    assert outcome.timed_out
+    assert outcome.returncode == -9
+    assert outcome.seconds < 10
+
+
+def test_stop_all_refuses_new_children(
+    box: sandbox.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def launched(*args: object, **kwargs: object) -> None:
+        pytest.fail("a child was started after stop_all")
+
+    monkeypatch.setattr(process, "launch", launched)
+    box.stop_all()
+    with pytest.raises(sandbox.Interrupted):
+        _run(box, "pass", tmp_path)
+
+
+def test_stop_all_kills_running_children(box: sandbox.Sandbox, tmp_path: Path) -> None:
+    started, raised = threading.Event(), []
+
+    def run() -> None:
+        try:
+            _run(box, "import time; print('GRADER-PROGRESS up', flush=True); time.sleep(60)",
+                 tmp_path, on_line=lambda _: started.set())  # fmt: skip
+        except sandbox.Interrupted as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    begun = time.monotonic()
+    thread.start()
+    assert started.wait(timeout=20)
+    box.stop_all()
+    thread.join(timeout=20)
+    assert not thread.is_alive() and raised
+    assert time.monotonic() - begun < 30
+
+
+def test_two_sandboxes_never_share_a_uid() -> None:
+    rlimits = sandbox.Isolation(sandbox.RLIMITS)
+    with sandbox.Sandbox(rlimits) as one, sandbox.Sandbox(rlimits) as two:
+        ones = {one.child_uid(slot) for slot in range(2)}
+        twos = {two.child_uid(slot) for slot in range(2)}
+        if os.geteuid() == 0:
+            assert len(ones) == 2 and len(twos) == 2 and not ones & twos
+        else:
+            assert ones == twos == {None}
+        assert one.child_uid(1) in ones  # stable per slot
+
+
+@ROOT_ONLY
+def test_close_releases_the_uid_leases() -> None:
+    box = sandbox.Sandbox(sandbox.Isolation(sandbox.RLIMITS))
+    uid = box.child_uid(0)
+    fd = os.open(uids.LEASE_DIR / str(uid), os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        box.close()
+        box.close()  # idempotent
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free for another grader now
+    finally:
+        os.close(fd)
+
+
+def test_a_bubblewrapped_child_sees_only_the_worker_code_and_writes_only_its_folders() -> None:
+    if levels.detect_isolation() != sandbox.BUBBLEWRAP:
+        pytest.skip("bubblewrap does not work on this machine")
+    statement = (
+        "import os, grader.worker.train, grader.worker.evaluate, grader.sandbox.landlock; "
+        "seen = sorted(os.listdir('/opt/grader/grader')); print('SEEN', seen, flush=True); "
+        "os._exit(0 if 'pipeline' not in seen and 'spec.py' not in seen else 3)"
+    )
+    vandal = (
+        "import os\n"
+        "for path in ('/opt/grader/grader/x.py', '/opt/grader/x.py', '/job/x', '/x'):\n"
+        "    try: open(path, 'w').close(); print('WROTE', path, flush=True); os._exit(3)\n"
+        "    except OSError: pass\n"
+        "open('/tmp/x', 'w').close(); open('/job/out/x', 'w').close(); os._exit(0)"
+    )
+    work = jobs.make_work_root()
+    try:
+        with sandbox.Sandbox(sandbox.Isolation(sandbox.BUBBLEWRAP)) as box:
+            job = jobs.new_job(work, "probe", box, slot=0)
+            where = {"mounts": job.mounts, "workdir": job.outputs, "limits": LIMITS, "slot": 0}
+            seen = box.run("timeit", statement, **where)  # type: ignore[arg-type]
+            wrote = box.run("timeit", vandal, **where)  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert seen.returncode == 0, seen.log_tail
+    assert "'labels.py'" in seen.log_tail and "'worker'" in seen.log_tail
+    assert wrote.returncode == 0, wrote.log_tail  # only /tmp and its own folder are writable
