@@ -107,7 +107,7 @@ def _start(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
-    from grader.pipeline.grading import default_data_dir
+    from grader.pipeline.run import default_data_dir
 
     return default_data_dir(args.data)
 

@@ -120,7 +120,7 @@ def honest_alone(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     shutil.copytree(HOSTILE / "honest", tmp / "submissions" / "honest")
     return grade_assignment(
         ASSIGNMENT, submissions=tmp / "submissions", out_dir=tmp / "out", data_dir=data_dir
-    )[0]
+    )[0].to_json()
 
 
 @pytest.fixture(scope="module", params=LEVELS)
@@ -154,7 +154,7 @@ def batch(
         listener.close()
     return {
         "level": level,
-        "results": {r["student"]: r for r in results},
+        "results": {r.student: r.to_json() for r in results},  # as stored
         "out": out,
         "listener": listener,
         "honest_alone": honest_alone,

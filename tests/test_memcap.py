@@ -80,7 +80,7 @@ def cgroup_batch(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         assignment, submissions=folder, out_dir=tmp / "out", data_dir=data_dir,
         jobs_count=2, memory_cap=memcap.CGROUP,
     )  # fmt: skip
-    return {"parent": parent, "results": {r["student"]: r for r in results}}
+    return {"parent": parent, "results": {r.student: r.to_json() for r in results}}
 
 
 @pytest.mark.slow

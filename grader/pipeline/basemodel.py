@@ -4,38 +4,60 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grader import codec, protocol
 from grader.errors import ChildOutputError, GradingError
 from grader.messages import render
-from grader.pipeline.context import Context, TrainedBase, train_arrays
 from grader.pipeline.training import child_failure, read_train_report, train_request
 from grader.records import write_json_atomic
 from grader.sandbox import jobs
 
-__all__ = ["TrainedBase", "ensure_base_model"]  # TrainedBase lives in context (shared)
+if TYPE_CHECKING:  # the run holds the base model: a real import would be a cycle
+    from grader.pipeline.run import Run
 
 
-def ensure_base_model(ctx: Context) -> TrainedBase:
+@dataclass(frozen=True)
+class TrainedBase:
+    """The trained base model's file, and what it was trained to."""
+
+    path: Path
+    val_accuracy: float
+    epochs: int
+    classes: tuple[str, ...]
+    file: str
+
+    def provenance(self) -> dict[str, Any]:
+        """What a result records of the base model it was graded with."""
+        return {
+            "val_accuracy": self.val_accuracy,
+            "epochs": self.epochs,
+            "classes": list(self.classes),
+            "file": self.file,
+        }
+
+
+def ensure_base_model(run: Run) -> TrainedBase:
     """Train the base model (instructor code, in a child like any other) unless cached.
 
     Raises:
         GradingError: the instructor's base model failed to train.
     """
-    assert ctx.assignment.base_model is not None
-    folder = ctx.layout.base_model(ctx.assignment.spec_hash, ctx.split_key)
+    assert run.assignment.base_model is not None
+    folder = run.layout.base_model(run.assignment.spec_hash, run.split_key)
     cached = _cached(folder)
     if cached is not None:
         return cached
-    ctx.progress("(instructor)", "base model", "training the pre-trained base model once")
-    facts = _train_base(ctx, folder)
-    spec = ctx.assignment.base_model
+    run.progress("(instructor)", "base model", "training the pre-trained base model once")
+    facts = _train_base(run, folder)
+    spec = run.assignment.base_model
     base = TrainedBase(
         path=folder / "base.keras",
         val_accuracy=facts.history.val_accuracy[-1],
         epochs=facts.history.epochs,
-        classes=tuple(ctx.assignment.splits[spec.split].classes),
+        classes=tuple(run.assignment.splits[spec.split].classes),
         file=spec.file,
     )
     write_json_atomic(folder / "base.json", base.provenance())
@@ -58,18 +80,18 @@ def _cached(folder: Path) -> TrainedBase | None:
     return base if base.path.is_file() else None
 
 
-def _train_base(ctx: Context, folder: Path) -> protocol.TrainFacts:
-    spec = ctx.assignment.base_model
+def _train_base(run: Run, folder: Path) -> protocol.TrainFacts:
+    spec = run.assignment.base_model
     assert spec is not None
-    job = jobs.new_job(ctx.work, "base", ctx.sandbox, slot=0)
-    source = ctx.assignment.directory / spec.file
-    jobs.link_inputs(job, {**train_arrays(ctx, spec.split), "submission/base_model.py": source})
+    job = jobs.new_job(run.work, "base", run.sandbox, slot=0)
+    source = run.assignment.directory / spec.file
+    jobs.link_inputs(job, {**run.train_arrays(spec.split), "submission/base_model.py": source})
     request = train_request(
         job,
-        ctx,
+        run,
         call="base_model",
         function=spec.function,
-        classes=tuple(ctx.assignment.splits[spec.split].classes),
+        classes=tuple(run.assignment.splits[spec.split].classes),
         defaults=codec.from_json(protocol.Defaults, codec.to_json(spec.training)),
         limits=protocol.TrainLimits(spec.training.epochs, max_params=10**8, max_batch_size=4096),
         module_file=job.inputs / "submission" / "base_model.py",

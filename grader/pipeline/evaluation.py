@@ -11,19 +11,23 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader import codec, data, protocol, scoring
 from grader.errors import ChildOutputError, ErrorKind
+from grader.layout import CHECK
 from grader.messages import Message
-from grader.pipeline.context import CHECK, Context
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
 from grader.pipeline.training import Failure, as_record, child_failure
 from grader.protocol import EvalResult, redact_paths
 from grader.records import BaseReuse, LayerRow, Metrics, Sample, TaskRecord
 from grader.sandbox import Outcome, jobs
 from grader.sandbox.childio import read_child_file, read_child_json
+
+if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
+    from grader.pipeline.run import Run
 
 TASK_SECONDS = 60
 SAFE_MODE, STUDENT_SANDBOX = "safe_mode", "student_sandbox"  # where a task was scored
@@ -33,7 +37,7 @@ Evaluated = EvalResult | Failure  # per task: facts and scores, or why there are
 
 
 def evaluate_tasks(
-    ctx: Context, tasks: dict[str, TaskRecord], staged: Staged, work: Path, slot: int
+    run: Run, tasks: dict[str, TaskRecord], staged: Staged, work: Path, slot: int
 ) -> dict[str, TaskRecord]:
     """Score every trained model of one submission; the records, scored or failed.
 
@@ -45,14 +49,14 @@ def evaluate_tasks(
     trained = [t for t, record in tasks.items() if record.ok]
     if not trained:
         return dict(tasks)
-    what = "validation split (self-check)" if ctx.mode == CHECK else "hidden test split"
-    ctx.progress(staged.student, "evaluation", f"scoring on the {what}")
-    evaluated = _run_evaluation(ctx, trained, work, slot, staged=None)
+    what = "validation split (self-check)" if run.mode == CHECK else "hidden test split"
+    run.progress(staged.student, "evaluation", f"scoring on the {what}")
+    evaluated = _run_evaluation(run, trained, work, slot, staged=None)
     refused = [t for t in trained if _refused_as_custom(evaluated.get(t))]
-    sandboxed = refused if ctx.assignment.allow_custom_objects else []
+    sandboxed = refused if run.assignment.allow_custom_objects else []
     if sandboxed:
-        ctx.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
-        evaluated.update(_run_evaluation(ctx, sandboxed, work, slot, staged=staged))
+        run.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
+        evaluated.update(_run_evaluation(run, sandboxed, work, slot, staged=staged))
     return {
         t: _merged(r, evaluated.get(t), STUDENT_SANDBOX if t in sandboxed else SAFE_MODE)
         if t in trained
@@ -66,22 +70,22 @@ def _refused_as_custom(evaluated: Evaluated | None) -> bool:
 
 
 def _run_evaluation(
-    ctx: Context, task_ids: list[str], work: Path, slot: int, staged: Staged | None
+    run: Run, task_ids: list[str], work: Path, slot: int, staged: Staged | None
 ) -> dict[str, Evaluated]:
     """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`)."""
-    job = jobs.new_job(work, "eval", ctx.sandbox, slot)
+    job = jobs.new_job(work, "eval", run.sandbox, slot)
     submission = None
     if staged is not None:
         copy_tree(staged.folder, job.inputs / "submission")
         submission = job.inside(job.inputs / "submission" / SUBMISSION_FILE)
     labelled = staged is None
     request = protocol.EvalRequest(
-        seed=ctx.assignment.seed,
+        seed=run.assignment.seed,
         out=job.inside(job.outputs),
-        tasks={t: _stage_task(ctx, job, t, work / t, labelled) for t in task_ids},
+        tasks={t: _stage_task(run, job, t, work / t, labelled) for t in task_ids},
         submission=submission,
     )
-    limits = [ctx.assignment.tasks[t].limits for t in task_ids]
+    limits = [run.assignment.tasks[t].limits for t in task_ids]
     outcome = jobs.run_job(
         job,
         "grader.worker.evaluate",
@@ -89,11 +93,11 @@ def _run_evaluation(
         wall_seconds=max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids),
         memory_gb=8 if labelled else max(lim.memory_gb for lim in limits),
     )
-    return _read_evaluation(ctx, job, outcome, task_ids, labelled)
+    return _read_evaluation(run, job, outcome, task_ids, labelled)
 
 
 def _read_evaluation(
-    ctx: Context, job: jobs.Job, outcome: Outcome, task_ids: list[str], labelled: bool
+    run: Run, job: jobs.Job, outcome: Outcome, task_ids: list[str], labelled: bool
 ) -> dict[str, Evaluated]:
     """The evaluation child's report per task; on the student's side, scored here."""
     try:
@@ -104,7 +108,7 @@ def _read_evaluation(
         return dict.fromkeys(task_ids, failure)
     if labelled:
         return {t: _checked_safe(report.tasks.get(t)) for t in task_ids}
-    return {t: _scored_by_grader(ctx, job, t, report.tasks.get(t)) for t in task_ids}
+    return {t: _scored_by_grader(run, job, t, report.tasks.get(t)) for t in task_ids}
 
 
 def _failed_child(detail: str, log: str, labelled: bool) -> Failure:
@@ -125,20 +129,20 @@ def _checked_safe(result: EvalResult | None) -> Evaluated:
 
 
 def _scored_by_grader(
-    ctx: Context, job: jobs.Job, task_id: str, result: EvalResult | None
+    run: Run, job: jobs.Job, task_id: str, result: EvalResult | None
 ) -> Evaluated:
     """Score predictions made in the student's sandbox against labels it never saw."""
     if result is None or result.error is not None:
         return _checked_safe(result)
     if result.facts is None:
         return _unusable("no model facts")
-    split_name = ctx.assignment.tasks[task_id].split
-    parts = _parts(ctx)
+    split_name = run.assignment.tasks[task_id].split
+    parts = _parts(run)
     arrays = data.load_split(
-        ctx.splits_dir / split_name, (f"x_{parts['test']}", *(f"y_{p}" for p in parts.values()))
+        run.splits_dir / split_name, (f"x_{parts['test']}", *(f"y_{p}" for p in parts.values()))
     )
     truth = {s: arrays[f"y_{part}"] for s, part in parts.items()}
-    num_classes = len(ctx.assignment.splits[split_name].classes)
+    num_classes = len(run.assignment.splits[split_name].classes)
     try:
         probabilities = {
             s: scoring.checked_outputs(
@@ -163,19 +167,19 @@ def _child_array(path: Path) -> np.ndarray:
 
 
 def _stage_task(
-    ctx: Context, job: jobs.Job, task_id: str, trained: Path, labelled: bool
+    run: Run, job: jobs.Job, task_id: str, trained: Path, labelled: bool
 ) -> protocol.EvalTask:
     """Link one task's model and arrays into the job; without labels for the student side."""
-    task = ctx.assignment.tasks[task_id]
-    split = ctx.splits_dir / task.split
+    task = run.assignment.tasks[task_id]
+    split = run.splits_dir / task.split
     kinds = ("x", "y") if labelled else ("x",)
     files = {
         f"{task_id}/{kind}_{name}.npy": split / f"{kind}_{part}.npy"
-        for name, part in _parts(ctx).items()
+        for name, part in _parts(run).items()
         for kind in kinds
     }
     files[f"{task_id}/model.keras"] = trained / "model.keras"
-    base = ctx.base if task.uses_base else None
+    base = run.base if task.uses_base else None
     if base is not None:
         files[f"{task_id}/built.keras"] = trained / "built.keras"
         files[f"{task_id}/base.keras"] = base.path
@@ -183,7 +187,7 @@ def _stage_task(
     folder = job.inputs / task_id
     return protocol.EvalTask(
         function=task.function,
-        num_classes=len(ctx.assignment.splits[task.split].classes),
+        num_classes=len(run.assignment.splits[task.split].classes),
         data=job.inside(folder),
         model=job.inside(folder / "model.keras"),
         built_model=job.inside(folder / "built.keras") if base else None,
@@ -191,9 +195,9 @@ def _stage_task(
     )
 
 
-def _parts(ctx: Context) -> dict[str, str]:
+def _parts(run: Run) -> dict[str, str]:
     """Which stored split part plays each role; a self-check never touches the hidden test."""
-    return {"train": "train", "val": "val", "test": "val" if ctx.mode == CHECK else "test"}
+    return {"train": "train", "val": "val", "test": "val" if run.mode == CHECK else "test"}
 
 
 def _merged(record: TaskRecord, evaluated: Evaluated | None, where: str) -> TaskRecord:

@@ -1,27 +1,21 @@
-"""The grading pipeline: prepare shared state, then train, evaluate and check each submission."""
+"""A batch: every submission of a class graded in parallel slots, then `summary.csv`."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from queue import Queue
 
-from grader import data, sandbox
 from grader.errors import RecordError
-from grader.layout import Layout
-from grader.pipeline.basemodel import ensure_base_model
-from grader.pipeline.context import GRADE, Context, GradingError, Progress
-from grader.pipeline.submission import grade_submission
+from grader.pipeline.run import Progress, Run, RunConfig, open_run
+from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
 from grader.pipeline.summary import write_summary_csv
 from grader.records import Result, read_result
-from grader.sandbox import jobs
-from grader.spec import Assignment, load_assignment
-
-__all__ = ["GradingError", "grade_assignment", "grade_submission", "prepare"]
+from grader.sandbox import Interrupted
+from grader.spec import Assignment
 
 
 def grade_assignment(
@@ -46,93 +40,53 @@ def grade_assignment(
         SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
     """
     folders = find_submissions(submissions, only)
-    ctx = prepare(assignment_dir, out_dir, data_dir, isolation, progress, memory_cap=memory_cap)
-    slots: Queue[int] = Queue()
-    for slot in range(max(1, jobs_count)):
-        slots.put(slot)
-
-    def grade_one(folder: Path) -> Result:
-        slot = slots.get()
-        try:
-            return grade_submission(ctx, folder, slot=slot, force=force)
-        finally:
-            slots.put(slot)
-
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs_count)) as pool:
-            futures = [pool.submit(grade_one, f) for f in folders]
-            try:
-                results = [f.result() for f in futures]
-            except BaseException:  # Ctrl-C: kill running children, keep finished checkpoints
-                ctx.sandbox.stop_all()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    finally:
-        shutil.rmtree(ctx.work, ignore_errors=True)
-        ctx.sandbox.close()
-    write_summary_csv(ctx.layout.summary_csv, stored_results(ctx), list(ctx.assignment.tasks))
+    config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
+    with open_run(config) as run:
+        results = _grade_all(run, folders, max(1, jobs_count), force)
+        write_summary_csv(run.layout.summary_csv, stored_results(run), list(run.assignment.tasks))
     return results
 
 
-def stored_results(ctx: Context) -> list[Result]:
+def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> list[Result]:
+    """Grade `folders` in `jobs_count` threads, each holding one sandbox slot at a time."""
+    slots: Queue[int] = Queue()
+    for slot in range(jobs_count):
+        slots.put(slot)
+
+    def grade_one(folder: Path) -> Result:
+        with _slot(slots) as slot:
+            try:
+                return grade_submission(run, folder, slot=slot, force=force)
+            except Interrupted:  # Ctrl-C: nothing may be recorded for this submission
+                raise
+            except Exception as exc:  # noqa: BLE001 - the fault barrier: one submission only
+                return failed_result(run, folder, exc)
+
+    with ThreadPoolExecutor(max_workers=jobs_count) as pool:
+        futures = [pool.submit(grade_one, f) for f in folders]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:  # Ctrl-C: kill running children, keep finished checkpoints
+            run.sandbox.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+@contextmanager
+def _slot(slots: Queue[int]) -> Iterator[int]:
+    slot = slots.get()
+    try:
+        yield slot
+    finally:
+        slots.put(slot)
+
+
+def stored_results(run: Run) -> list[Result]:
     """Every readable result in the results folder (of this run or of earlier ones)."""
     results = []
-    for path in sorted(ctx.results_dir.glob("*.json")):
+    for path in sorted(run.layout.results.glob("*.json")):
         try:
             results.append(read_result(path))
         except RecordError:
             continue  # written by a newer grader or damaged: not part of this summary
     return results
-
-
-def prepare(
-    assignment_dir: Path | Assignment,
-    out_dir: Path,
-    data_dir: Path | None,
-    isolation: str | None,
-    progress: Progress | None,
-    mode: str = GRADE,
-    memory_cap: str | None = None,
-) -> Context:
-    """Load the spec, build (or reuse) the split and the base model.
-
-    `isolation` and `memory_cap` force a level and a memory cap (default: the best found).
-
-    The caller owns `ctx.work` (a temp folder) and `ctx.sandbox`: it removes the one and
-    closes the other when done.
-    """
-    assignment = assignment_dir  # the CLI passes the spec it loaded: read once
-    if not isinstance(assignment, Assignment):
-        assignment = load_assignment(assignment)
-    sandbox.harden_grader_process()
-    layout = Layout.for_output(out_dir, assignment.id, mode)
-    source = data.find_source(data_dir)
-    layout.make_private()  # hidden labels and others' results: no child uid may read them
-    splits_dir = data.prepare_splits(assignment, source, layout.splits)
-    found = sandbox.detect(isolation, memory_cap)
-    ctx = Context(
-        assignment=assignment,
-        layout=layout,
-        splits_dir=splits_dir,
-        split_key=splits_dir.name,
-        data_fingerprint=source.fingerprint,
-        isolation=found,
-        sandbox=sandbox.Sandbox(found),
-        work=jobs.make_work_root(),
-        progress=progress or (lambda *_: None),
-        mode=mode,
-    )
-    if assignment.base_model is None:
-        return ctx
-    try:
-        return Context(**{**vars(ctx), "base": ensure_base_model(ctx)})
-    except BaseException:
-        shutil.rmtree(ctx.work, ignore_errors=True)
-        ctx.sandbox.close()
-        raise
-
-
-def default_data_dir(cli_value: str | None) -> Path | None:
-    """`--data`, else GRADER_DATA_DIR, else None (Keras downloader). Read once, at the edge."""
-    value = cli_value or os.environ.get("GRADER_DATA_DIR")
-    return Path(value) if value else None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.errors import RecordError
-from grader.pipeline.context import Context
+from grader.pipeline.run import Run
 from grader.records import SCHEMA, Provenance, Result, read_result
 
 # A stored result is reused only when all of these are unchanged.
@@ -21,25 +21,25 @@ GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
 REPORT_ONLY = ("report",)  # subpackages that only render stored results: not part of reuse
 
 
-def provenance(ctx: Context, folder: Path) -> Provenance:
+def provenance(run: Run, folder: Path | None) -> Provenance:
     """Everything needed to tell whether a stored result is still valid, and to reproduce it."""
     return Provenance(
         grader_version=__version__,
         grader_hash=grader_hash(),
         schema=SCHEMA,
-        spec_hash=ctx.assignment.spec_hash,
-        data_fingerprint=ctx.data_fingerprint,
-        split_key=ctx.split_key,
-        submission_hash=submission_hash(folder),
-        seed=ctx.assignment.seed,
-        isolation=ctx.level,
-        memory_cap=ctx.isolation.memory_cap,
+        spec_hash=run.assignment.spec_hash,
+        data_fingerprint=run.data_fingerprint,
+        split_key=run.split_key,
+        submission_hash="" if folder is None else submission_hash(folder),
+        seed=run.assignment.seed,
+        isolation=run.isolation.level,
+        memory_cap=run.isolation.memory_cap,
         tensorflow=_version("tensorflow-cpu") or _version("tensorflow"),
         keras=_version("keras"),
         numpy=_version("numpy"),
         python=platform.python_version(),
         cpu=cpu_description(),
-        base_model=None if ctx.base is None else ctx.base.provenance(),
+        base_model=None if run.base is None else run.base.provenance(),
         date=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 

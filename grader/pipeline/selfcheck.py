@@ -9,10 +9,10 @@ from pathlib import Path
 
 from grader import checks
 from grader.data import IMAGE_SHAPE
-from grader.errors import Step
+from grader.errors import GradingError, Step
+from grader.layout import CHECK
 from grader.messages import Message, render
-from grader.pipeline.context import CHECK, Context, GradingError, Progress
-from grader.pipeline.grading import prepare
+from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import grade_submission
 from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, stage
 from grader.pipeline.training import QuickFacts, check_task
@@ -61,17 +61,14 @@ def check_submission(
     """
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         folder = submission_folder(Path(submission), Path(tmp))
-        ctx = prepare(
-            assignment_dir, out_dir, data_dir, isolation, progress, CHECK, memory_cap=memory_cap
+        config = RunConfig(
+            assignment_dir, out_dir, data_dir, isolation, memory_cap, CHECK, progress
         )
-        try:
+        with open_run(config) as run:
             if full:
-                result = grade_submission(ctx, folder, slot=0, force=True)
+                result = grade_submission(run, folder, slot=0, force=True)
                 return rows_from_result(result), result
-            return quick_rows(ctx, folder), None
-        finally:
-            shutil.rmtree(ctx.work, ignore_errors=True)
-            ctx.sandbox.close()
+            return quick_rows(run, folder), None
 
 
 def submission_folder(path: Path, tmp: Path) -> Path:
@@ -91,16 +88,16 @@ def submission_folder(path: Path, tmp: Path) -> Path:
     return folder
 
 
-def quick_rows(ctx: Context, folder: Path) -> list[Row]:
+def quick_rows(run: Run, folder: Path) -> list[Row]:
     """Build each task's model and train a few steps, in the sandbox grading uses."""
-    work = Path(tempfile.mkdtemp(prefix="check-", dir=ctx.work))
+    work = Path(tempfile.mkdtemp(prefix="check-", dir=run.work))
     work.chmod(0o711)
     staged = stage(folder, work / "submission")
     rows = [_dropped_row(d) for d in staged.notebook_dropped]
-    for task in ctx.assignment.tasks.values():
-        ctx.progress(folder.name, task.id, "checking")
-        record, facts = check_task(ctx, staged, task, work, 0)
-        rows += task_rows(task, record, facts, ctx.assignment.allow_custom_objects)
+    for task in run.assignment.tasks.values():
+        run.progress(folder.name, task.id, "checking")
+        record, facts = check_task(run, staged, task, work, 0)
+        rows += task_rows(task, record, facts, run.assignment.allow_custom_objects)
     return rows
 
 

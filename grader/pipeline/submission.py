@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+import traceback
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from grader import checks
-from grader.messages import render
+from grader.errors import ErrorKind
+from grader.layout import CHECK
+from grader.messages import Message, render
 from grader.pipeline import resume
-from grader.pipeline.context import CHECK, Context
 from grader.pipeline.evaluation import evaluate_tasks
 from grader.pipeline.provenance import provenance, reusable
-from grader.pipeline.submissions import Staged, read_student_name, stage
-from grader.pipeline.training import train_task
+from grader.pipeline.run import Run
+from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
+from grader.pipeline.training import empty_record, train_task
 from grader.records import (
     SCHEMA,
     AssignmentInfo,
@@ -25,31 +30,33 @@ from grader.records import (
     write_json_atomic,
 )
 
+LOG_TAIL_CHARS = 16_000  # of a grader error's traceback, kept in the task's log
 
-def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> Result:
+
+def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Result:
     """Train and evaluate every task of one submission; write and return its result.
 
     An unchanged submission's stored result is returned as it is (unless `force`). Each
     task is checkpointed as soon as it is trained, so an interrupted run resumes.
     """
-    student, prov = folder.name, provenance(ctx, folder)
-    path = ctx.layout.result(student)
+    student, prov = folder.name, provenance(run, folder)
+    path = run.layout.result(student)
     stored = None if force else reusable(path, prov)
     if stored is not None:
-        ctx.progress(student, "-", "unchanged since last run: result reused")
+        run.progress(student, "-", "unchanged since last run: result reused")
         return stored
-    store = ctx.layout.partial(student)
+    store = run.layout.partial(student)
     if force:
         resume.clear(store)
-    work = Path(tempfile.mkdtemp(prefix="student-", dir=ctx.work))
+    work = Path(tempfile.mkdtemp(prefix="student-", dir=run.work))
     work.chmod(0o711)
     try:
         staged = stage(folder, work / "submission")
-        tasks = _train_tasks(ctx, staged, store, prov, work, slot)
-        tasks = evaluate_tasks(ctx, tasks, staged, work, slot)
-        result = build_result(ctx, folder, tasks, prov, staged.notebook_dropped)
+        tasks = _train_tasks(run, staged, store, prov, work, slot)
+        tasks = evaluate_tasks(run, tasks, staged, work, slot)
+        result = build_result(run, folder, tasks, prov, staged.notebook_dropped)
         write_json_atomic(path, result)
-        ctx.progress(student, "-", "scored")
+        run.progress(student, "-", "scored")
         resume.clear(store)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -57,40 +64,41 @@ def grade_submission(ctx: Context, folder: Path, *, slot: int, force: bool) -> R
 
 
 def _train_tasks(
-    ctx: Context, staged: Staged, store: Path, prov: Provenance, work: Path, slot: int
+    run: Run, staged: Staged, store: Path, prov: Provenance, work: Path, slot: int
 ) -> dict[str, TaskRecord]:
     """Every task trained, or taken from a checkpoint of an interrupted run."""
     tasks = {}
-    for task in ctx.assignment.tasks.values():
+    for task in run.assignment.tasks.values():
         record = resume.load_task(store, task.id, prov, work)
         if record is not None:
-            ctx.progress(staged.student, task.id, "trained in an earlier run: reused")
+            run.progress(staged.student, task.id, "trained in an earlier run: reused")
         else:
-            ctx.progress(staged.student, task.id, "training")
-            record = train_task(ctx, staged, task, work, slot)
+            run.progress(staged.student, task.id, "training")
+            record = train_task(run, staged, task, work, slot)
             resume.save_task(store, task.id, prov, record, work)
             kind = f" ({record.error_kind.code})" if record.error_kind else ""
-            ctx.progress(staged.student, task.id, f"trained: {record.status}{kind}")
+            run.progress(staged.student, task.id, f"trained: {record.status}{kind}")
         tasks[task.id] = record
     return tasks
 
 
 def build_result(
-    ctx: Context,
+    run: Run,
     folder: Path,
     tasks: Mapping[str, TaskRecord],
     prov: Provenance,
     dropped: tuple[DroppedLine, ...] = (),
+    name: StudentName | None = None,
 ) -> Result:
     """One submission's result: its tasks, graded checks, score, name and provenance."""
-    graded = checks.evaluate_checks(ctx.assignment, tasks)
+    graded = checks.evaluate_checks(run.assignment, tasks)
     score, max_score = checks.total_score(graded)
     failed = sum(not t.ok for t in tasks.values())
-    name = read_student_name(folder)
-    a = ctx.assignment
+    name = name or read_student_name(folder)
+    a = run.assignment
     return Result(
         schema=SCHEMA,
-        mode="check" if ctx.mode == CHECK else "grade",
+        mode="check" if run.mode == CHECK else "grade",
         student=folder.name,
         name=name.name,
         name_warning=None if name.warning is None else render(name.warning, "en"),
@@ -104,3 +112,23 @@ def build_result(
         provenance=prov,
         notebook_dropped=dropped,
     )
+
+
+def failed_result(run: Run, folder: Path, error: Exception) -> Result:
+    """The result of a submission the grader itself failed on: every task a `grader_error`
+    with the traceback in its log, so the batch goes on and the instructor sees why.
+
+    Never reused: its provenance names no submission hash, so the next run grades it again.
+    """
+    trace = "".join(traceback.format_exception(error))[-LOG_TAIL_CHARS:]
+    message = Message("grader_error", {"error": f"{type(error).__name__}: {error}"[:200]})
+    tasks = {
+        task.id: empty_record(run, task).failed(ErrorKind.GRADER_ERROR, message, log_tail=trace)
+        for task in run.assignment.tasks.values()
+    }
+    run.progress(folder.name, "-", f"grader error: {type(error).__name__}")
+    prov = replace(provenance(run, None), submission_hash="")
+    result = build_result(run, folder, tasks, prov, name=StudentName(folder.name))
+    with contextlib.suppress(OSError):  # e.g. a name the file system refuses: still returned
+        write_json_atomic(run.layout.result(folder.name), result)
+    return result

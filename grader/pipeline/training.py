@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from grader import codec, data, protocol
 from grader.errors import ChildOutputError, ErrorKind
 from grader.messages import LANGUAGES, Message, render
 from grader.messages import errors as error_texts
-from grader.pipeline.context import Context, train_arrays
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
 from grader.records import BaseReuse, SplitCounts, TaskRecord
 from grader.sandbox import Limits, Outcome, jobs
 from grader.sandbox.childio import read_child_json
 from grader.spec import Task
+
+if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
+    from grader.pipeline.run import Run
 
 QUICK_SECONDS = 60  # a self-check trains a few steps only
 REPORT_MAX_BYTES = 2**20
@@ -34,9 +36,9 @@ class QuickFacts:
     loss: str
 
 
-def empty_record(ctx: Context, task: Task) -> TaskRecord:
+def empty_record(run: Run, task: Task) -> TaskRecord:
     """A task not graded yet: what the spec says (title, classes, split counts)."""
-    split = ctx.assignment.splits[task.split]
+    split = run.assignment.splits[task.split]
     n = len(split.classes)
     counts = SplitCounts(
         name=split.name,
@@ -48,20 +50,20 @@ def empty_record(ctx: Context, task: Task) -> TaskRecord:
 
 
 def train_task(
-    ctx: Context, staged: Staged, task: Task, work: Path, slot: int, *, quick: bool = False
+    run: Run, staged: Staged, task: Task, work: Path, slot: int, *, quick: bool = False
 ) -> TaskRecord:
     """Run the student's build + fit for one task in an isolated child; never raises.
 
     With `quick`, the child builds the model and trains a few steps only (self-check).
     """
-    return _train(ctx, staged, task, work, slot, quick)[0]
+    return _train(run, staged, task, work, slot, quick)[0]
 
 
 def check_task(
-    ctx: Context, staged: Staged, task: Task, work: Path, slot: int
+    run: Run, staged: Staged, task: Task, work: Path, slot: int
 ) -> tuple[TaskRecord, QuickFacts | None]:
     """The self-check's quick training of one task, and what it tells about the model."""
-    record, facts = _train(ctx, staged, task, work, slot, quick=True)
+    record, facts = _train(run, staged, task, work, slot, quick=True)
     if facts is None:
         return record, None
     reuse = None if facts.base_reuse is None else as_record(BaseReuse, facts.base_reuse)
@@ -70,15 +72,15 @@ def check_task(
 
 
 def _train(
-    ctx: Context, staged: Staged, task: Task, work: Path, slot: int, quick: bool
+    run: Run, staged: Staged, task: Task, work: Path, slot: int, quick: bool
 ) -> tuple[TaskRecord, protocol.TrainFacts | None]:
-    record = empty_record(ctx, task)
+    record = empty_record(run, task)
     if staged.failure is not None:
         return record.failed(*staged.failure), None
-    job = _staged_job(ctx, staged, task, work, slot)
+    job = _staged_job(run, staged, task, work, slot)
     request = train_request(
         job,
-        ctx,
+        run,
         call="base" if task.uses_base else "shape",
         function=task.function,
         classes=record.classes,
@@ -94,26 +96,26 @@ def _train(
         codec.to_json(request),
         wall_seconds=_budget(task, quick) + task.limits.startup_seconds,
         memory_gb=task.limits.memory_gb,
-        on_line=lambda line: ctx.progress(staged.student, task.id, line[16:]),
+        on_line=lambda line: run.progress(staged.student, task.id, line[16:]),
     )
     record = replace(record, log_tail=jobs.log_tail(outcome))
     return _read_training(job, task, outcome, record, work / task.id, quick)
 
 
-def _staged_job(ctx: Context, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
+def _staged_job(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
     """A job folder holding the submission, the task's train and validation arrays, the base."""
-    job = jobs.new_job(work, task.id, ctx.sandbox, slot)
+    job = jobs.new_job(work, task.id, run.sandbox, slot)
     copy_tree(staged.folder, job.inputs / "submission")
-    inputs = train_arrays(ctx, task.split)
-    if task.uses_base and ctx.base is not None:
-        inputs["base.keras"] = ctx.base.path
+    inputs = run.train_arrays(task.split)
+    if task.uses_base and run.base is not None:
+        inputs["base.keras"] = run.base.path
     jobs.link_inputs(job, inputs)
     return job
 
 
 def train_request(
     job: jobs.Job,
-    ctx: Context,
+    run: Run,
     *,
     call: protocol.Call,
     function: str,
@@ -131,7 +133,7 @@ def train_request(
         function=function,
         classes=classes,
         input_shape=data.IMAGE_SHAPE,
-        seed=ctx.assignment.seed,
+        seed=run.assignment.seed,
         defaults=defaults,
         limits=limits,
         submission=job.inside(module_file),

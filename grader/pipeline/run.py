@@ -1,0 +1,113 @@
+"""One grading run: what every stage shares, opened and closed as a context manager.
+
+`open_run(RunConfig(...))` loads the spec once, prepares the cached split and base model,
+finds the isolation level once, and owns the sandbox (its children and uid leases) and the
+private scratch folder; leaving the `with` block releases all of them, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from grader import data, sandbox
+from grader.errors import GradingError
+from grader.layout import GRADE, Layout
+from grader.pipeline.basemodel import TrainedBase, ensure_base_model
+from grader.sandbox import Isolation, Sandbox, jobs
+from grader.spec import Assignment, load_assignment
+
+Progress = Callable[[str, str, str], None]  # (student, task, message)
+TRAIN_ARRAYS = ("x_train", "y_train", "x_val", "y_val")  # never the hidden test split
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a person chose for a run, before anything is prepared."""
+
+    assignment: Path | Assignment  # a folder holding assignment.toml, or the loaded spec
+    out_dir: Path
+    data_dir: Path | None = None
+    isolation: str | None = None  # force a level (default: the strongest that works)
+    memory_cap: str | None = None  # force a memory cap (default: the best for the machine)
+    mode: str = GRADE
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a submission's grading needs besides the submission itself."""
+
+    assignment: Assignment
+    layout: Layout  # every path under the output folder
+    splits_dir: Path  # the cached split arrays (hidden test labels included: host only)
+    split_key: str
+    data_fingerprint: str
+    sandbox: Sandbox  # runs the children; closed with the run
+    work: Path  # private temp folder holding the job folders; removed with the run
+    progress: Progress
+    base: TrainedBase | None = None  # the trained base model, when the assignment has one
+
+    @property
+    def isolation(self) -> Isolation:
+        return self.sandbox.isolation
+
+    @property
+    def mode(self) -> str:
+        return self.layout.mode
+
+    def train_arrays(self, split: str) -> dict[str, Path]:
+        """Training and validation arrays only: the hidden test split never reaches students."""
+        return {f"{n}.npy": self.splits_dir / split / f"{n}.npy" for n in TRAIN_ARRAYS}
+
+
+@contextmanager
+def open_run(config: RunConfig) -> Iterator[Run]:
+    """Prepare a run (spec, split, isolation, base model) and release it on exit.
+
+    Raises:
+        SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
+    """
+    assignment = config.assignment
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment)
+    sandbox.harden_grader_process()
+    layout = Layout.for_output(config.out_dir, assignment.id, config.mode)
+    source = data.find_source(config.data_dir)
+    layout.make_private()  # hidden labels and others' results: no child uid may read them
+    splits_dir = data.prepare_splits(assignment, source, layout.splits)
+    with Sandbox(_isolation(config)) as box:
+        work = jobs.make_work_root()
+        try:
+            run = Run(
+                assignment=assignment,
+                layout=layout,
+                splits_dir=splits_dir,
+                split_key=splits_dir.name,
+                data_fingerprint=source.fingerprint,
+                sandbox=box,
+                work=work,
+                progress=config.progress or (lambda *_: None),
+            )
+            if assignment.base_model is not None:
+                run = replace(run, base=ensure_base_model(run))
+            yield run
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _isolation(config: RunConfig) -> Isolation:
+    try:
+        return sandbox.detect(config.isolation, config.memory_cap)
+    except ValueError as exc:  # a forced level or cap this machine cannot give
+        raise GradingError(str(exc)) from None
+
+
+def default_data_dir(cli_value: str | None) -> Path | None:
+    """`--data`, else GRADER_DATA_DIR, else None (Keras downloader). Read once, at the edge."""
+    value = cli_value or os.environ.get("GRADER_DATA_DIR")
+    return Path(value) if value else None
