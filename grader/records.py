@@ -17,52 +17,12 @@ from typing import Any, Literal
 from grader import codec
 from grader.errors import ErrorKind, RecordError
 from grader.messages import Message, render
+from grader.protocol import Layer as LayerRow
+from grader.protocol import Metrics, Sample
+from grader.protocol import Reuse as BaseReuse
 
 SCHEMA = 2
 TaskStatus = Literal["ok", "error", "timeout"]
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Accuracies and losses per split, and the overfitting gap (train - validation)."""
-
-    train_accuracy: float
-    train_loss: float
-    val_accuracy: float
-    val_loss: float
-    test_accuracy: float
-    test_loss: float
-    gap: float
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    """One row of a model's layer table."""
-
-    name: str
-    type: str
-    output_shape: str
-    params: int
-    trainable: bool
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One test image with its true and predicted class (a small PNG, base64)."""
-
-    true: int
-    pred: int
-    confidence: float
-    image_png: str
-
-
-@dataclass(frozen=True)
-class BaseReuse:
-    """How much of the instructor's base model a transfer model holds, weights unchanged."""
-
-    base_layers: int
-    reused_layers: int
-    frozen_layers: int
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def test_a_run_killed_after_training_resumes_without_retraining(
                               progress=lambda *m: messages.append(m))[0]  # fmt: skip
     assert ("uncompiled", "scratch", "trained in an earlier run: reused") in messages
     assert ("uncompiled", "scratch", "training") not in messages
-    assert result.tasks["scratch"].status == "ok"
+    assert result.tasks["scratch"].status == "ok", result.tasks["scratch"].log_tail
     assert not (out / "one-task" / "partial" / "grade" / "uncompiled").exists()
 
 

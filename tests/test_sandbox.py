@@ -306,3 +306,20 @@ def test_a_bubblewrapped_child_sees_only_the_worker_code_and_writes_only_its_fol
     assert seen.returncode == 0, seen.log_tail
     assert "'labels.py'" in seen.log_tail and "'worker'" in seen.log_tail
     assert wrote.returncode == 0, wrote.log_tail  # only /tmp and its own folder are writable
+
+
+def test_job_inputs_are_readable_whatever_the_umask(tmp_path: Path) -> None:
+    """An instructor's umask 077 must not hide a job's inputs from the child's uid."""
+
+    source = tmp_path / "x.npy"
+    source.write_bytes(b"data")
+    old = os.umask(0o077)
+    try:
+        with sandbox.Sandbox(sandbox.Isolation(sandbox.RLIMITS)) as box:
+            job = jobs.new_job(tmp_path, "umask", box, slot=0)
+            jobs.link_inputs(job, {"task/deeper/x.npy": source})
+    finally:
+        os.umask(old)
+    for folder in (job.inputs, job.inputs / "task", job.inputs / "task" / "deeper"):
+        assert folder.stat().st_mode & 0o777 == 0o755, folder
+    assert (job.inputs / "task" / "deeper" / "x.npy").stat().st_mode & 0o777 == 0o644

@@ -20,9 +20,9 @@ from grader.errors import ChildOutputError, ErrorKind
 from grader.layout import CHECK
 from grader.messages import Message
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
-from grader.pipeline.training import Failure, as_record, child_failure
+from grader.pipeline.training import Failure, child_failure
 from grader.protocol import EvalResult, redact_paths
-from grader.records import BaseReuse, LayerRow, Metrics, Sample, TaskRecord
+from grader.records import TaskRecord
 from grader.sandbox import Outcome, jobs
 from grader.sandbox.childio import read_child_file, read_child_json
 
@@ -210,13 +210,13 @@ def _merged(record: TaskRecord, evaluated: Evaluated | None, where: str) -> Task
     assert facts is not None and scores is not None  # checked when read
     return replace(
         record,
-        metrics=as_record(Metrics, scores.metrics),
+        metrics=scores.metrics,
         params=facts.params,
         trainable_params=facts.trainable_params,
         non_trainable_params=facts.non_trainable_params,
-        layers=tuple(as_record(LayerRow, row) for row in facts.layers),
+        layers=facts.layers,
         confusion_matrix=scores.confusion_matrix,
-        samples=tuple(as_record(Sample, s) for s in scores.samples),
-        base_reuse=None if facts.base_reuse is None else as_record(BaseReuse, facts.base_reuse),
+        samples=scores.samples,
+        base_reuse=facts.base_reuse,
         evaluated_in=where,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from grader import codec, data, protocol
 from grader.errors import ChildOutputError, ErrorKind
@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
 QUICK_SECONDS = 60  # a self-check trains a few steps only
 REPORT_MAX_BYTES = 2**20
 Failure = tuple[ErrorKind, Message]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,9 @@ def check_task(
     record, facts = _train(run, staged, task, work, slot, quick=True)
     if facts is None:
         return record, None
-    reuse = None if facts.base_reuse is None else as_record(BaseReuse, facts.base_reuse)
-    quick = QuickFacts(facts.params, facts.custom_layers, facts.activation, reuse, facts.loss)
+    quick = QuickFacts(
+        facts.params, facts.custom_layers, facts.activation, facts.base_reuse, facts.loss
+    )
     return record, quick
 
 
@@ -261,8 +261,3 @@ def _renders(message: Message) -> bool:
     except (KeyError, IndexError, ValueError, TypeError, AttributeError):
         return False
     return True
-
-
-def as_record(cls: type[T], value: object) -> T:
-    """A protocol dataclass as the record dataclass of the same fields."""
-    return codec.from_json(cls, codec.to_json(value))

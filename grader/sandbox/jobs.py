@@ -55,8 +55,10 @@ def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
     """Fresh, unguessable job folders; the output folder belongs to the child's uid."""
     job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), sandbox, slot)
     job.root.chmod(0o711)
-    job.inputs.mkdir(mode=0o755)
-    job.outputs.mkdir(mode=0o700)
+    job.inputs.mkdir()
+    job.outputs.mkdir()
+    job.inputs.chmod(0o755)  # explicit modes: the instructor's umask must not hide inputs
+    job.outputs.chmod(0o700)
     uid = sandbox.child_uid(slot)
     if uid is not None:
         os.chown(job.outputs, uid, uid)
@@ -67,12 +69,21 @@ def link_inputs(job: Job, files: dict[str, Path]) -> None:
     """Make each file visible in `in/` under a new name (hard link, else copy)."""
     for name, source in files.items():
         target = job.inputs / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _readable_folders(job.inputs, target.parent)
         try:
             os.link(source, target)
         except OSError:
             shutil.copyfile(source, target)
         target.chmod(0o644)
+
+
+def _readable_folders(root: Path, folder: Path) -> None:
+    """Create `folder` below `root`, every level world-readable whatever the umask."""
+    for level in reversed([folder, *folder.parents]):
+        if level == root or root not in level.parents:
+            continue
+        level.mkdir(exist_ok=True)
+        level.chmod(0o755)
 
 
 def run_job(

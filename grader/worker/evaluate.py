@@ -11,6 +11,7 @@ Run as: python -m grader.worker.evaluate REQUEST.json
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -106,4 +107,5 @@ def _predict(model: Any, x: np.ndarray, task: EvalTask) -> np.ndarray:
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # whatever the child writes is its own
     sys.exit(main(sys.argv[1:]))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import sys
 import time
 import traceback
@@ -41,7 +40,6 @@ def run(
         failed: (the request's JSON, error) -> the report saying that everything failed so.
         report_name: the file the report goes to, in the request's `out` folder.
     """
-    os.umask(0o077)
     raw = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     started = time.monotonic()
     try:

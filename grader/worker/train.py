@@ -9,6 +9,7 @@ Run as: python -m grader.worker.train REQUEST.json
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -252,4 +253,5 @@ def _save(model: Any, path: Path) -> None:
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # whatever the child writes is its own
     sys.exit(main(sys.argv[1:]))
