@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from grader.layout import Layout
+from grader.pipeline.basemodel import numerics_key
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = ROOT / "assignments" / "transfer-learning"
@@ -52,7 +53,7 @@ def main() -> int:
     layout = Layout.for_output(args.out, ASSIGNMENT.name)
     prov = json.loads(layout.result(args.student).read_text(encoding="utf-8"))["provenance"]
     splits = layout.split_arrays(prov["split_key"])
-    base = layout.base_model(prov["spec_hash"], prov["split_key"])
+    base = layout.base_model(prov["spec_hash"], prov["split_key"], numerics_key())
     plain_seconds = timed(
         [
             sys.executable,

@@ -96,6 +96,7 @@ class Assignment:
     base_model: BaseModel | None
     allow_custom_objects: bool
     spec_hash: str
+    borderline: str = "flag"  # what a borderline check earns: checks.BORDERLINE_POLICIES
 
     @property
     def max_score(self) -> float:

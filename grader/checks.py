@@ -1,14 +1,24 @@
-"""Check kinds in one registry: spec fields, what each observes, passing, texts and hints."""
+"""Check kinds in one registry: spec fields, what each observes, passing, texts and hints.
+
+Each measured value carries its 95 % interval (`grader.stats`); a check whose threshold lies
+inside that interval is *borderline*: it is scored as the assignment's `borderline` policy
+says and flagged, never silently flipped. A check may give partial credit on a ramp
+(`partial_from`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-from grader.messages import Message, render
-from grader.records import BaseReuse, CheckResult, TaskRecord
+from grader import stats
+from grader.messages import Message
+from grader.records import BaseReuse, TaskRecord
+
+# What a borderline check earns: as measured (flagged for review), full points, or at least half
+BORDERLINE_POLICIES = ("flag", "pass", "half")
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,7 @@ class Check:
     threshold: float
     points: float
     compare_to: str | None = None  # for kinds that compare two tasks: the other task
+    partial_from: float | None = None  # points grow linearly from here up to the threshold
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,9 @@ class AssignmentSpec(Protocol):
     @property
     def tasks(self) -> Mapping[str, TaskSpec]: ...
 
+    @property
+    def borderline(self) -> str: ...
+
 
 class Facts(Protocol):
     """What the quick self-check knows of a built model before any grading."""
@@ -86,6 +100,7 @@ class CheckKind:
     at_most: ClassVar[bool] = False  # passes when observed <= threshold (else >=)
     compares: ClassVar[bool] = False  # reads another task too: spec key `compare_to`
     default_compare_to: ClassVar[str | None] = None  # None: `compare_to` is required
+    ramps: ClassVar[bool] = True  # may give partial credit: spec key `partial_from`
 
     def __init__(self, check: Check) -> None:
         self.check = check
@@ -93,7 +108,43 @@ class CheckKind:
     @classmethod
     def spec_keys(cls) -> tuple[str, ...]:
         """The keys a `[[tasks.<id>.checks]]` table of this kind may hold."""
-        return ("kind", "threshold", "points") + (("compare_to",) if cls.compares else ())
+        return (("kind", "threshold", "points") + (("compare_to",) if cls.compares else ())
+                + (("partial_from",) if cls.ramps else ()))  # fmt: skip
+
+    @classmethod
+    def ramp_start_ok(cls, partial_from: float, threshold: float) -> bool:
+        """Whether `partial_from` is a valid ramp start: in bounds, on the failing side."""
+        failing = partial_from > threshold if cls.at_most else partial_from < threshold
+        return cls.bounds.contains(partial_from) and failing
+
+    def interval(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> stats.Interval | None:
+        """The 95 % interval of the observed value (None: exact, or not recorded)."""
+        return None
+
+    def detail(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> Message | None:
+        """A further note on the measurement (e.g. image counts of a comparison), if any."""
+        return None
+
+    def earned(self, observed: float, passed: bool, borderline: bool, policy: str) -> float:
+        """The points of an observation: full when passed, else the ramp, raised for a
+        borderline result by the assignment's policy (`pass`: full, `half`: at least half)."""
+        full = self.check.points
+        if passed or (borderline and policy == "pass"):
+            return full
+        earned = full * self.ramp(observed)
+        if borderline and policy == "half":
+            earned = max(earned, full / 2)
+        return round(earned, 2)
+
+    def ramp(self, observed: float) -> float:
+        """The share of the points the ramp gives `observed` (0 without `partial_from`)."""
+        start, t = self.check.partial_from, self.check.threshold
+        if start is None or start == t:
+            return 0.0
+        share = (
+            (start - observed) / (start - t) if self.at_most else (observed - start) / (t - start)
+        )
+        return min(1.0, max(0.0, share))
 
     @classmethod
     def feedback_id(cls) -> str:
@@ -136,6 +187,9 @@ class MinTestAccuracy(CheckKind):
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.metrics is None else task.metrics.test_accuracy
 
+    def interval(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> stats.Interval | None:
+        return None if task.metrics is None else task.metrics.test_accuracy_interval
+
 
 class MinValAccuracy(CheckKind):
     name, bounds = "min_val_accuracy", ACCURACY
@@ -143,12 +197,18 @@ class MinValAccuracy(CheckKind):
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.metrics is None else task.metrics.val_accuracy
 
+    def interval(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> stats.Interval | None:
+        return None if task.metrics is None else task.metrics.val_accuracy_interval
+
 
 class MaxGap(CheckKind):
     name, bounds, at_most = "max_gap", DIFFERENCE, True
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.metrics is None else task.metrics.gap
+
+    def interval(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> stats.Interval | None:
+        return None if task.metrics is None else task.metrics.gap_interval
 
 
 class MaxParams(CheckKind):
@@ -170,7 +230,7 @@ class MaxParams(CheckKind):
 
 
 class ReusesBase(CheckKind):
-    name, bounds = "reuses_base", COUNT
+    name, bounds, ramps = "reuses_base", COUNT, False
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return float(task.base_reuse.reused_layers if task.base_reuse else 0)
@@ -199,6 +259,27 @@ class BeatsScratch(CheckKind):
             return None
         return task.metrics.test_accuracy - other.metrics.test_accuracy
 
+    def interval(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> stats.Interval | None:
+        """Newcombe's paired interval: both models were scored on the same test images."""
+        table = self._table(task, tasks)
+        return None if table is None else stats.paired_difference(*table)
+
+    def detail(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> Message | None:
+        table = self._table(task, tasks)
+        if table is None:
+            return None
+        params = {"other": self.check.compare_to, "only_task": table[1],
+                  "only_other": table[2], "images": sum(table)}  # fmt: skip
+        return Message("check.beats_scratch.paired", params)
+
+    def _table(
+        self, task: TaskRecord, tasks: Mapping[str, TaskRecord]
+    ) -> tuple[int, int, int, int] | None:
+        other = tasks.get(self.check.compare_to or "")
+        if other is None or task.test_correct is None or other.test_correct is None:
+            return None
+        return stats.discordant(task.test_correct, other.test_correct)
+
 
 KINDS: dict[str, type[CheckKind]] = {
     kind.name: kind
@@ -209,44 +290,3 @@ KINDS: dict[str, type[CheckKind]] = {
 def kind_of(check: Check) -> CheckKind:
     """The registered kind of a spec's check, bound to it."""
     return KINDS[check.kind](check)
-
-
-def evaluate_checks(
-    assignment: AssignmentSpec, tasks: Mapping[str, TaskRecord]
-) -> tuple[CheckResult, ...]:
-    """One result per check of every task; a failed task's checks score zero, observed None."""
-    return tuple(
-        grade(task_id, check, tasks)
-        for task_id, task in assignment.tasks.items()
-        for check in task.checks
-    )
-
-
-def grade(task_id: str, check: Check, tasks: Mapping[str, TaskRecord]) -> CheckResult:
-    """One check of one task, with its texts by id and in English."""
-    kind, record = kind_of(check), tasks.get(task_id)
-    observed = kind.observe(record, tasks) if record is not None and record.ok else None
-    passed = observed is not None and kind.passes(observed)
-    required = kind.required()
-    if observed is None:
-        said = _not_measured(kind, record)
-    else:
-        assert record is not None  # observed only when the task was graded
-        said = kind.observed(observed, passed, record)
-    return CheckResult(
-        id=f"{task_id}.{kind.name}", task=task_id, kind=kind.name, passed=passed,
-        observed=observed, threshold=check.threshold, points=check.points if passed else 0.0,
-        max_points=check.points, required=render(required, "en"), message=render(said, "en"),
-        required_message=required, observed_message=said, compare_to=check.compare_to,
-    )  # fmt: skip
-
-
-def _not_measured(kind: CheckKind, record: TaskRecord | None) -> Message:
-    if record is not None and record.ok and kind.compares:
-        return Message("check.not_measured_other", {"other": kind.check.compare_to})
-    return Message("check.not_measured")
-
-
-def total_score(results: Sequence[CheckResult]) -> tuple[float, float]:
-    """(points earned, points possible)."""
-    return sum(c.points for c in results), sum(c.max_points for c in results)

@@ -2,7 +2,7 @@
 
 ```
 OUT/cache/splits/<key>/<split>/*.npy      split arrays (hidden test labels: never a child's)
-OUT/cache/base/<spec>-<key>/base.keras    the trained base model
+OUT/cache/base/<spec>-<key>-<numerics>/    the trained base model (base.keras)
 OUT/<assignment>/results/<student>.json   graded results
 OUT/<assignment>/partial/<mode>/<student> per-task checkpoints of an unfinished submission
 OUT/<assignment>/reports/<student>.pdf    reports; summary.csv, summary.pdf, index.html
@@ -80,8 +80,9 @@ class Layout:
     def partial(self, student: str) -> Path:
         return self.assignment / "partial" / self.mode / student
 
-    def base_model(self, spec_hash: str, split_key: str) -> Path:
-        return self.base_models / f"{spec_hash}-{split_key}"
+    def base_model(self, spec_hash: str, split_key: str, numerics_key: str) -> Path:
+        """The cached base model of a spec, a split and the children's numeric settings."""
+        return self.base_models / f"{spec_hash}-{split_key}-{numerics_key}"
 
     def split_arrays(self, split_key: str) -> Path:
         return self.splits / split_key

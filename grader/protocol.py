@@ -232,7 +232,7 @@ class ModelFacts:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Accuracy and loss per split (NaN: an empty split) and the gap (train - validation)."""
+    """Accuracy, loss, 95 % interval, images per split (NaN: empty) and the gap (train - val)."""
 
     train_accuracy: float
     train_loss: float
@@ -241,6 +241,13 @@ class Metrics:
     test_accuracy: float
     test_loss: float
     gap: float
+    train_accuracy_interval: tuple[float, float] | None = None
+    val_accuracy_interval: tuple[float, float] | None = None
+    test_accuracy_interval: tuple[float, float] | None = None
+    gap_interval: tuple[float, float] | None = None  # Newcombe, train and val independent
+    train_n: int | None = None
+    val_n: int | None = None
+    test_n: int | None = None
 
 
 @dataclass(frozen=True)
@@ -260,12 +267,12 @@ class Scores:
     metrics: Metrics
     confusion_matrix: tuple[tuple[int, ...], ...]
     samples: tuple[Sample, ...]
+    test_correct: str = ""  # per test image, in order: '1' right, '0' wrong
 
 
 @dataclass(frozen=True)
 class EvalResult:
-    """One task's scoring: model facts and scores, or what went wrong. A child in the
-    student's sandbox reports no scores: the host scores its predictions (`.npy` files)."""
+    """One task's scoring: facts and scores, or what failed (sandboxed: facts, `.npy` only)."""
 
     facts: ModelFacts | None = None
     scores: Scores | None = None

@@ -21,7 +21,7 @@ from grader.protocol import Layer as LayerRow
 from grader.protocol import Metrics, Sample
 from grader.protocol import Reuse as BaseReuse
 
-SCHEMA = 2
+SCHEMA = 3
 TaskStatus = Literal["ok", "error", "timeout"]
 
 
@@ -64,6 +64,9 @@ class TaskRecord:
     base_reuse: BaseReuse | None = None
     evaluated_in: str | None = None  # safe_mode | student_sandbox
     error_message: Message | None = None  # the error by id, rendered in the report's language
+    # per hidden-test image, in order: '1' right, '0' wrong (paired comparisons of two tasks);
+    # a string, not a list: one character an image keeps the indented JSON file small
+    test_correct: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,6 +103,10 @@ class CheckResult:
     required_message: Message | None = None  # by id: what reports render
     observed_message: Message | None = None
     compare_to: str | None = None  # the other task of a comparing check (beats_scratch)
+    interval: tuple[float, float] | None = None  # 95 % interval of `observed` (schema 3)
+    borderline: bool = False  # the threshold lies inside `interval`: flagged for review
+    notes: tuple[str, ...] = ()  # further notes in English (paired counts, borderline, ramp)
+    note_messages: tuple[Message, ...] = ()  # the same by id: what reports render
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ class Provenance:
     memory_cap: str | None = None
     cpu: str | None = None
     grader_hash: str | None = None  # the grader's own code (reports excluded): part of reuse
+    numerics: dict[str, str] | None = None  # settings that fix training's arithmetic (issue 10)
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,13 @@ def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema": 2, "provenance": {**data.get("provenance", {}), "schema": 2}}
 
 
-UPGRADES = {1: _upgrade_1_to_2}
+def _upgrade_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 added intervals, image counts, `test_correct`, and per check `interval`,
+    `borderline` and notes; a 2 file lacks them, and the defaults (None, False, none) say so."""
+    return {**data, "schema": 3, "provenance": {**data.get("provenance", {}), "schema": 3}}
+
+
+UPGRADES = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import labels
+from grader import labels, stats
 
 SPLITS = ("train", "val", "test")
 SAMPLE_COUNT = 16
@@ -41,22 +41,41 @@ def score(
     x_test: np.ndarray,
     num_classes: int,
 ) -> dict[str, Any]:
-    """Metrics per split, the overfitting gap, the test confusion matrix and samples."""
-    metrics: dict[str, float] = {}
+    """Metrics per split with 95 % intervals, the overfitting gap, confusion and samples.
+
+    Beside each accuracy: its Wilson interval and the number of images (`<split>_n`); the
+    gap's interval is Newcombe's for two independent proportions (`grader.stats`). The test
+    split's per-image correctness (`test_correct`, '1' right / '0' wrong, in image order)
+    lets two models scored on the same images be compared pair by pair.
+    """
+    metrics: dict[str, Any] = {}
     predicted: dict[str, np.ndarray] = {}
+    right: dict[str, int] = {}
     for split in SPLITS:
         probs, y = probabilities[split], truth[split]
         predicted[split] = np.argmax(probs, axis=1).astype(np.int32)
+        right[split] = int(np.sum(predicted[split] == y))
         metrics[f"{split}_accuracy"] = (
             float(np.mean(predicted[split] == y)) if len(y) else float("nan")
         )
         metrics[f"{split}_loss"] = labels.cross_entropy(probs, y) if len(y) else float("nan")
+        metrics[f"{split}_accuracy_interval"] = stats.wilson(right[split], len(y))
+        metrics[f"{split}_n"] = len(y)
     metrics["gap"] = metrics["train_accuracy"] - metrics["val_accuracy"]
+    metrics["gap_interval"] = stats.difference(
+        right["train"], len(truth["train"]), right["val"], len(truth["val"])
+    )
     return {
         "metrics": metrics,
         "confusion_matrix": confusion(truth["test"], predicted["test"], num_classes),
         "samples": samples(x_test, truth["test"], predicted["test"], probabilities["test"]),
+        "test_correct": correct_string(predicted["test"] == truth["test"]),
     }
+
+
+def correct_string(correct: np.ndarray) -> str:
+    """Per-image correctness as '1' (right) and '0' (wrong): one character an image."""
+    return "".join("1" if c else "0" for c in correct.tolist())
 
 
 def confusion(y: np.ndarray, pred: np.ndarray, n: int) -> list[list[int]]:

@@ -59,6 +59,13 @@ def load_assignment(directory: Path | str) -> Assignment:
         tasks=tasks,
         base_model=base,
         allow_custom_objects=r.get("allow_custom_objects", bool, False),
+        borderline=r.get(
+            "borderline",
+            str,
+            "flag",
+            check=lambda v: v in checks.BORDERLINE_POLICIES,
+            expected=f"one of {list(checks.BORDERLINE_POLICIES)}",
+        ),
         spec_hash=_spec_hash(raw, directory, base),
     )
 
@@ -178,12 +185,20 @@ def _read_check(r: TableReader, task_id: str, tasks: dict[str, Any]) -> Check:
     r.reject_unknown(kind.spec_keys())
     threshold = r.get("threshold", float, check=kind.bounds.contains, expected=kind.bounds.expected)
     points = r.get("points", float, check=lambda v: v >= 0, expected="a number >= 0")
+    side = "above" if kind.at_most else "below"
+    partial_from = r.get(
+        "partial_from",
+        float,
+        None,
+        check=lambda v: kind.ramp_start_ok(v, threshold),
+        expected=f"{kind.bounds.expected}, {side} the threshold {threshold}",
+    )
     if not kind.compares:
-        return Check(name, threshold, points)
+        return Check(name, threshold, points, partial_from=partial_from)
     other = r.get("compare_to", str, kind.default_compare_to)
     if other not in tasks or other == task_id:
         raise r.fail("compare_to", other, f"another task id {list(tasks)}")
-    return Check(name, threshold, points, other)
+    return Check(name, threshold, points, other, partial_from)
 
 
 def _read_task(

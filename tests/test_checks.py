@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from grader import checks
-from grader.checks import KINDS, evaluate_checks, total_score
+from grader.checks import KINDS
 from grader.errors import ErrorKind, SpecError
 from grader.messages import Message, render
 from grader.records import BaseReuse, CheckResult, Metrics, SplitCounts, TaskRecord
 from grader.spec import Check, load_assignment
+from grader.verdicts import evaluate_checks, total_score
 from tests.conftest import ROOT
 
 SHIPPED = load_assignment(ROOT / "assignments" / "transfer-learning")

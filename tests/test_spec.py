@@ -128,7 +128,8 @@ def test_positive_class_is_refused_with_the_fix(tmp_path: Path) -> None:
     [
         # keys, bounds and the compared task come from the check kind (grader/checks.py)
         ('kind = "max_gap", threshold = 0.1, points = 1, compare_to = "x"', "`tasks.scratch."
-         "checks[0].compare_to` must be one of the known keys ['kind', 'threshold', 'points']"),
+         "checks[0].compare_to` must be one of the known keys ['kind', 'threshold', 'points', "
+         "'partial_from']"),
         ('kind = "max_params", threshold = 0, points = 1', "must be a positive number"),
         ('kind = "beats_scratch", threshold = 0.1, points = 1', "`tasks.scratch.checks[0]."
          "compare_to` must be another task id ['scratch']. Received: tasks.scratch.checks[0]."

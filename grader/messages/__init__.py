@@ -18,11 +18,11 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from grader.messages import errors, feedback, grading
+from grader.messages import errors, feedback, grading, notes
 
 LANGUAGES = ("en", "es")
 # Each catalog module maps an id to its text in every language; see `catalog()`.
-MODULES = (errors, grading, feedback)
+MODULES = (errors, grading, feedback, notes)
 _SPEC = re.compile(r"(?P<sign>[+]?)(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<type>[fd%]?)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from grader.errors import ChildOutputError, GradingError
 from grader.messages import render
 from grader.pipeline.training import child_failure, read_train_report, train_request
 from grader.records import write_json_atomic
-from grader.sandbox import jobs
+from grader.sandbox import jobs, levels
 
 if TYPE_CHECKING:  # the run holds the base model: a real import would be a cycle
     from grader.pipeline.run import Run
@@ -39,6 +40,13 @@ class TrainedBase:
         }
 
 
+def numerics_key() -> str:
+    """A short fingerprint of the children's numeric settings: a base model trained under
+    other settings has other weights, so it is not reused."""
+    text = json.dumps(levels.NUMERICS, sort_keys=True).encode()
+    return hashlib.sha256(text).hexdigest()[:8]
+
+
 def ensure_base_model(run: Run) -> TrainedBase:
     """Train the base model (instructor code, in a child like any other) unless cached.
 
@@ -46,7 +54,7 @@ def ensure_base_model(run: Run) -> TrainedBase:
         GradingError: the instructor's base model failed to train.
     """
     assert run.assignment.base_model is not None
-    folder = run.layout.base_model(run.assignment.spec_hash, run.split_key)
+    folder = run.layout.base_model(run.assignment.spec_hash, run.split_key, numerics_key())
     cached = _cached(folder)
     if cached is not None:
         return cached

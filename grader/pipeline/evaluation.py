@@ -217,6 +217,7 @@ def _merged(record: TaskRecord, evaluated: Evaluated | None, where: str) -> Task
         layers=facts.layers,
         confusion_matrix=scores.confusion_matrix,
         samples=scores.samples,
+        test_correct=scores.test_correct or None,
         base_reuse=facts.base_reuse,
         evaluated_in=where,
     )

@@ -13,10 +13,11 @@ from grader import __version__
 from grader.errors import RecordError
 from grader.pipeline.run import Run
 from grader.records import SCHEMA, Provenance, Result, read_result
+from grader.sandbox import levels
 
 # A stored result is reused only when all of these are unchanged.
 REUSE_KEYS = ("grader_version", "grader_hash", "schema", "spec_hash", "split_key",
-              "submission_hash")  # fmt: skip
+              "submission_hash", "numerics")  # fmt: skip
 GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
 REPORT_ONLY = ("report",)  # subpackages that only render stored results: not part of reuse
 
@@ -39,6 +40,7 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
         numpy=_version("numpy"),
         python=platform.python_version(),
         cpu=cpu_description(),
+        numerics=dict(levels.NUMERICS),
         base_model=None if run.base is None else run.base.provenance(),
         date=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -47,12 +49,41 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
 def reusable(path: Path, expected: Provenance) -> Result | None:
     """The stored result at `path` when it was made from the same submission, spec, data and
     grader code; None when it differs, or is missing, unreadable, too old or too new."""
+    return check_reuse(path, expected)[0]
+
+
+def check_reuse(path: Path, expected: Provenance) -> tuple[Result | None, str | None]:
+    """(the stored result, None) when it can be reused; else (None, why not), the reason
+    None when there is no stored result at all. The reason is a progress line."""
+    if not path.exists():
+        return None, None
     try:
         stored = read_result(path)
-    except RecordError:
+    except RecordError as exc:
+        return None, f"stored result unreadable ({str(exc).splitlines()[0][:80]}): regrading"
+    reason = stale_reason(stored.provenance, expected)
+    return (stored, None) if reason is None else (None, reason)
+
+
+def stale_reason(stored: Provenance, expected: Provenance) -> str | None:
+    """Why a result made with `stored` cannot stand for one made with `expected` (None: it can)."""
+    changed = [k for k in REUSE_KEYS if getattr(stored, k) != getattr(expected, k)]
+    if not changed:
         return None
-    same = all(getattr(stored.provenance, k) == getattr(expected, k) for k in REUSE_KEYS)
-    return stored if same else None
+    key = changed[0]
+    old, new = getattr(stored, key), getattr(expected, key)
+    if key == "submission_hash" and not old:
+        return "the last grading of this submission failed in the grader: regrading"
+    reasons = {
+        "grader_hash": f"graded by other grader code (hash {str(old)[:4]} → {new[:4]}): regrading",
+        "grader_version": f"graded by grader {old} (now {new}): regrading",
+        "schema": f"stored in result schema {old} (now {new}): regrading",
+        "spec_hash": "assignment spec changed: regrading",
+        "split_key": "data split changed: regrading",
+        "submission_hash": "submission changed: regrading",
+        "numerics": "trained with other numeric settings: regrading",
+    }
+    return reasons.get(key, f"{key} changed: regrading")
 
 
 def submission_hash(folder: Path) -> str:
@@ -80,8 +111,8 @@ def grader_hash() -> str:
 
 @functools.cache
 def cpu_description() -> str:
-    """The CPU model and its vector extensions: TensorFlow's kernels, and so the last digits
-    of every result, depend on them (same machine, same numbers; another CPU, close ones)."""
+    """The CPU model and its vector extensions: TensorFlow's kernels depend on them, which
+    `levels.NUMERICS` pins (tests/test_determinism.py checks that it does on this machine)."""
     model, flags = platform.machine(), set[str]()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from grader import checks
+from grader import verdicts
 from grader.errors import ErrorKind
 from grader.layout import CHECK
 from grader.messages import Message, render
 from grader.pipeline import resume
 from grader.pipeline.evaluation import evaluate_tasks
-from grader.pipeline.provenance import provenance, reusable
+from grader.pipeline.provenance import check_reuse, provenance
 from grader.pipeline.run import Run
 from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
 from grader.pipeline.training import empty_record, train_task
@@ -41,10 +41,12 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
     """
     student, prov = folder.name, provenance(run, folder)
     path = run.layout.result(student)
-    stored = None if force else reusable(path, prov)
+    stored, why_not = (None, None) if force else check_reuse(path, prov)
     if stored is not None:
         run.progress(student, "-", "unchanged since last run: result reused")
         return stored
+    if why_not:
+        run.progress(student, "-", why_not)
     store = run.layout.partial(student)
     if force:
         resume.clear(store)
@@ -91,8 +93,8 @@ def build_result(
     name: StudentName | None = None,
 ) -> Result:
     """One submission's result: its tasks, graded checks, score, name and provenance."""
-    graded = checks.evaluate_checks(run.assignment, tasks)
-    score, max_score = checks.total_score(graded)
+    graded = verdicts.evaluate_checks(run.assignment, tasks)
+    score, max_score = verdicts.total_score(graded)
     failed = sum(not t.ok for t in tasks.values())
     name = name or read_student_name(folder)
     a = run.assignment

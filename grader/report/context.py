@@ -77,8 +77,24 @@ def compared_pairs(result: Result) -> list[tuple[str, str]]:
     return pairs
 
 
+def interval_text(interval: tuple[float, float] | None, language: str) -> str:
+    """`0.665–0.718` in the language's number format ('' without an interval)."""
+    if interval is None:
+        return ""
+    return f"{number(interval[0], '.3f', language)}–{number(interval[1], '.3f', language)}"
+
+
+def with_interval(
+    value: float, interval: tuple[float, float] | None, spec: str, language: str
+) -> str:
+    """`0.692 (0.665–0.718)`: a measured value with its 95 % interval, when it has one."""
+    shown = number(value, spec, language)
+    return f"{shown} ({interval_text(interval, language)})" if interval else shown
+
+
 def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
-    """One row per check: task, requirement and observation in words, points."""
+    """One row per check: task, requirement and observation in words (with the observed
+    value's 95 % interval), points, whether it is borderline, and its notes."""
     language = texts.language
     rows = []
     for check in result.checks:
@@ -91,9 +107,13 @@ def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
             "task": check.task,
             "required": texts.render(check.required_message, check.required),
             "observed": texts.render(check.observed_message, observed),
+            "interval": interval_text(check.interval, language),
             "points": f"{number(check.points, '', language)} / "
                       f"{number(check.max_points, '', language)}",
             "passed": check.passed,
+            "borderline": check.borderline,
+            "notes": [texts.render(m, english)  # borderline, paired counts, partial credit
+                      for m, english in zip(check.note_messages, check.notes, strict=False)],
         })  # fmt: skip
     return rows
 
@@ -103,12 +123,16 @@ def feedback_messages(result: Result, task_id: str) -> list[Message]:
     task = result.tasks[task_id]
     if not task.ok:
         return []
-    messages = []
+    messages: list[Message] = []
+    notes: list[Message] = []
     epoch = overfit_epoch(task.history)
     if epoch is not None:
         messages.append(Message("feedback.overfit_epoch", {"epoch": epoch}))
     for check in result.checks:
-        if check.task != task_id or check.passed or check.observed is None:
+        if check.task != task_id or check.observed is None:
+            continue
+        notes += check.note_messages  # borderline results, paired counts, partial credit
+        if check.passed:
             continue
         params = {"observed": check.observed, "threshold": check.threshold,
                   "short": check.threshold - check.observed,
@@ -119,7 +143,7 @@ def feedback_messages(result: Result, task_id: str) -> list[Message]:
     val_acc = (task.history or {}).get("val_accuracy", ())
     if len(val_acc) >= 3 and val_acc[-1] > max(val_acc[:-1]) and epoch is None:
         messages.append(Message("feedback.still_rising"))
-    return messages or [Message("feedback.all_passed")]
+    return (messages or [Message("feedback.all_passed")]) + notes
 
 
 def task_feedback(result: Result, task_id: str, language: str) -> list[str]:
@@ -175,7 +199,7 @@ def student_context(result: Result) -> dict[str, Any]:
 def _task(result: Result, task_id: str, task: TaskRecord, texts: Texts) -> dict[str, Any]:
     language = texts.language
     return {
-        "id": task_id, "data": task, "matrix": _matrix(task),
+        "id": task_id, "data": task, "matrix": _matrix(task), "figures": _figures(task, language),
         "feedback": [s for m in feedback_messages(result, task_id) if (s := texts.render(m, ""))],
         "error": texts.render(task.error_message, task.error or ""),
         "kind": task.error_kind.code if task.error_kind else "",
@@ -186,6 +210,19 @@ def _task(result: Result, task_id: str, task: TaskRecord, texts: Texts) -> dict[
                         optimizer=task.optimizer, loss=task.loss, seconds=task.seconds)
         if task.ok else "",
     }  # fmt: skip
+
+
+def _figures(task: TaskRecord, language: str) -> dict[str, str]:
+    """The results table's accuracies and gap, each with its 95 % interval when stored."""
+    m = task.metrics
+    if m is None:
+        return {}
+    return {
+        "train": with_interval(m.train_accuracy, m.train_accuracy_interval, ".3f", language),
+        "val": with_interval(m.val_accuracy, m.val_accuracy_interval, ".3f", language),
+        "test": with_interval(m.test_accuracy, m.test_accuracy_interval, ".3f", language),
+        "gap": with_interval(m.gap, m.gap_interval, "+.3f", language),
+    }
 
 
 def _check_complete(result: Result) -> None:
@@ -235,9 +272,22 @@ def summary_context(results: list[Result], language: str) -> dict[str, Any]:
         "pass_rates": [_pass_rate(checks, texts) for checks in by_id.values()],
         "failed": failed, "name_warnings": warnings,
         "pairs": list(dict.fromkeys(p for r in ordered for p in compared_pairs(r))),
+        "borderline": _borderline_rows(ordered, texts),
         "assignment": ordered[0].assignment if ordered else AssignmentInfo("", "", language),
         "missing_messages": texts.missing,
     }  # fmt: skip
+
+
+def _borderline_rows(results: list[Result], texts: Texts) -> list[dict[str, str]]:
+    """Every borderline check of the class, for the instructor to review."""
+    language = texts.language
+    return [
+        {"student": r.student, "task": c.task,
+         "required": texts.render(c.required_message, c.required),
+         "observed": with_interval(c.observed or 0.0, c.interval, ".3f", language),
+         "points": f"{number(c.points, '', language)} / {number(c.max_points, '', language)}"}
+        for r in results for c in r.checks if c.borderline and c.observed is not None
+    ]  # fmt: skip
 
 
 def _pass_rate(checks: list[CheckResult], texts: Texts) -> tuple[str, str, float]:

@@ -88,6 +88,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "scatter": "{first} vs {second} (one point per student)",
         "pass_rate": "Pass rate per check",
         "failed_tasks": "Failed tasks",
+        "borderline": "borderline",
+        "borderline_checks": "Borderline checks to review",
+        "borderline_intro": "The threshold lies inside the 95% interval of the measured value: "
+        "the measurement cannot tell whether the student met it.",
+        "interval": "95% interval",
+        "intervals_note": "In brackets: the 95% interval of each accuracy (Wilson; for the gap, "
+        "Newcombe's), from the number of images it was measured on.",
         "error_kind": "error kind",
         "report": "report",
         "none": "none",
@@ -181,6 +188,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "scatter": "{first} frente a {second} (un punto por estudiante)",
         "pass_rate": "Porcentaje de aprobados por comprobación",
         "failed_tasks": "Tareas con error",
+        "borderline": "al límite",
+        "borderline_checks": "Comprobaciones al límite que revisar",
+        "borderline_intro": "El umbral cae dentro del intervalo del 95 % del valor medido: la "
+        "medida no permite saber si el estudiante lo alcanzó.",
+        "interval": "intervalo del 95 %",
+        "intervals_note": "Entre paréntesis: el intervalo del 95 % de cada exactitud (Wilson; "
+        "para la brecha, Newcombe), según el número de imágenes con que se midió.",
         "error_kind": "tipo de error",
         "report": "informe",
         "none": "ninguna",

@@ -20,6 +20,7 @@ from grader.messages import number  # noqa: E402
 from grader.records import SplitCounts  # noqa: E402
 
 TRAIN, VAL, MARK = "#1f77b4", "#d62728", "#2ca02c"
+Measured = tuple[float, tuple[float, float] | None]  # a value and its 95 % interval, if known
 COLORS = (TRAIN, VAL, MARK, "#9467bd", "#ff7f0e")
 
 
@@ -127,7 +128,10 @@ def histogram(
     """Distribution of scores."""
     fig = _figure(5, 2.4)
     ax = fig.subplots()
-    ax.hist(values, bins=min(10, max(3, len(values))), range=(0, maximum), color=TRAIN)
+    # One bar per point up to 40 points (scores are mostly whole), separated so that three
+    # students in three neighbouring bins do not read as one block.
+    bins = int(maximum) + 1 if maximum <= 40 else 20
+    ax.hist(values, bins=bins, range=(0, maximum + 1e-9), color=TRAIN, edgecolor="white")
     ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     _localize(ax, language)
     ax.set_xlabel(xlabel)
@@ -135,14 +139,27 @@ def histogram(
     return _svg(fig)
 
 
+def _errors(values: Sequence[Measured]) -> list[list[float]]:
+    """Matplotlib's asymmetric error bars (below, above) of values with their intervals."""
+    below = [v - i[0] if i else 0.0 for v, i in values]
+    above = [i[1] - v if i else 0.0 for v, i in values]
+    return [below, above]
+
+
 def task_accuracies(
-    per_task: Mapping[str, Sequence[float]], words: Mapping[str, str], language: str
+    per_task: Mapping[str, Sequence[Measured]], words: Mapping[str, str], language: str
 ) -> str:
-    """Every student's hidden-test accuracy, one column of points per task."""
+    """Every student's hidden-test accuracy with its 95 % interval, one column per task."""
     fig = _figure(5.5, 2.6)
     ax = fig.subplots()
     for i, values in enumerate(per_task.values()):
-        ax.scatter([i] * len(values), values, alpha=0.7, color=TRAIN)
+        if not values:
+            continue
+        # a little spread, so that the intervals of students with similar accuracies show
+        xs = [i + 0.3 * (k / max(1, len(values) - 1) - 0.5) for k in range(len(values))]
+        ys = [v for v, _ in values]
+        ax.errorbar(xs, ys, yerr=_errors(values), fmt="o", alpha=0.7, color=TRAIN,
+                    elinewidth=1, capsize=2)  # fmt: skip
     ax.set_xticks(range(len(per_task)), list(per_task))
     ax.set_ylim(0, 1)
     _localize(ax, language, "y")
@@ -151,13 +168,18 @@ def task_accuracies(
     return _svg(fig)
 
 
-def scatter(points: Sequence[tuple[float, float]], first: str, second: str, language: str) -> str:
-    """Test accuracy of task `first` (x) vs task `second` (y), with the diagonal."""
+def scatter(
+    points: Sequence[tuple[Measured, Measured]], first: str, second: str, language: str
+) -> str:
+    """Test accuracy of task `first` (x) vs task `second` (y) with 95 % intervals as error
+    bars, and the diagonal."""
     fig = _figure(3.6, 3.4)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     if points:
-        ax.scatter(*zip(*points, strict=True), color=VAL)
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        ax.errorbar([v for v, _ in xs], [v for v, _ in ys], xerr=_errors(xs), yerr=_errors(ys),
+                    fmt="o", color=VAL, elinewidth=1, capsize=2, alpha=0.8)  # fmt: skip
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     _localize(ax, language)

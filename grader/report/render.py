@@ -167,9 +167,11 @@ def render_class_summary(results: list[Result], where: Layout | Path) -> list[Pa
 def _summary_plots(context: dict[str, Any], language: str) -> dict[str, Any]:
     words, results = context["t"], context["results"]
 
-    def accuracy(result: Result, task_id: str) -> float | None:
+    def accuracy(result: Result, task_id: str) -> plots.Measured | None:
         task = result.tasks.get(task_id)
-        return task.metrics.test_accuracy if task and task.metrics else None
+        if task is None or task.metrics is None:
+            return None
+        return task.metrics.test_accuracy, task.metrics.test_accuracy_interval
 
     per_task = {tid: [a for r in results if (a := accuracy(r, tid)) is not None]
                 for tid in context["task_ids"]}  # fmt: skip

@@ -26,6 +26,7 @@ WORKER_CODE = (
     "protocol.py",
     "labels.py",
     "scoring.py",
+    "stats.py",
     "worker",
     "sandbox/__init__.py",  # imports no other grader module (loads its names lazily)
     "sandbox/landlock.py",
@@ -34,6 +35,16 @@ CODE_INSIDE = "/opt/grader"  # the child's PYTHONPATH under bubblewrap
 SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
 SYSTEM_FOLDERS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
 Gpus = tuple[str, ...]
+# The settings that fix training's arithmetic, recorded in every result's provenance (handout,
+# "Same grade on every machine"; tests/test_determinism.py). oneDNN picks its kernels, and so
+# the order of every sum, from the CPU's vector unit: capped at AVX2, every AVX2 or AVX-512
+# CPU runs its AVX2 kernels. Sums split across threads depend on the thread pool's size:
+# fixed, not the machine's core count. Identity across real CPUs is not proven (handout).
+NUMERICS = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "TF_NUM_INTRAOP_THREADS": "2",
+    "TF_DETERMINISTIC_OPS": "1",
+}
 
 
 def worker_code() -> list[Path]:
@@ -57,7 +68,7 @@ def child_environment(pythonpath: str, home: str, gpus: Gpus = ()) -> dict[str, 
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TF_DETERMINISTIC_OPS": "1",
+        **NUMERICS,
         "KERAS_BACKEND": "tensorflow",
         "MPLBACKEND": "Agg",
         "CUDA_VISIBLE_DEVICES": "",
