@@ -238,9 +238,8 @@ def _read_base(r: TableReader, splits: dict[str, Split], directory: Path) -> Bas
     file = r.get("file", str, "base_model.py")
     if not (directory / file).is_file():
         raise r.fail("file", file, f"a Python file inside {directory}")
+    # Any split: a binary detector, or a multi-class classifier (a richer feature extractor).
     split = r.get("split", str, check=lambda v: v in splits, expected=f"one of {list(splits)}")
-    if len(splits[split].classes) != 2:
-        raise r.fail("split", split, "a split with exactly two classes (the base is binary)")
     training = _read_training(r.sub("training"))
     return BaseModel(file, r.get("function", str, "build_base_model"), split, training)
 

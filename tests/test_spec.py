@@ -163,3 +163,16 @@ def test_every_registered_kind_can_be_written_in_a_spec(tmp_path: Path) -> None:
         text += FIRST_TASK
         loaded = load_assignment(write_spec(tmp_path / name, text))
         assert loaded.tasks["scratch"].checks[0].kind == name
+
+
+def test_a_multi_class_base_split_is_accepted(tmp_path: Path) -> None:
+    """A base model may be a multi-class classifier (issue 10: a richer feature extractor)."""
+    shutil.copytree(TINY, tmp_path / "tiny")
+    spec = tmp_path / "tiny" / "assignment.toml"
+    base = '[base_model]\nfile = "base_model.py"\nsplit = '
+    text = spec.read_text().replace(base + '"base"', base + '"vehicles"')
+    assert text != spec.read_text()
+    spec.write_text(text)
+    assignment = load_assignment(tmp_path / "tiny")
+    assert assignment.base_model is not None and assignment.base_model.split == "vehicles"
+    assert len(assignment.splits["vehicles"].classes) == 3
