@@ -18,7 +18,6 @@ from tests.report_data import (
     RESULTS,
     failed_with_dropped_line,
     load,
-    stand_in_catalog,
     with_messages,
 )
 
@@ -115,12 +114,11 @@ def test_spanish_report_is_fully_translated(tmp_path: Path) -> None:
 
 
 def test_spanish_report_of_a_failed_task_has_no_english(tmp_path: Path) -> None:
-    with stand_in_catalog():
-        result = failed_with_dropped_line("es")
-        pdf, html = render_student_report(result, tmp_path / "reports")
-        others = [replace(with_messages(r), assignment=result.assignment) for r in
-                  (load("alvaro-pequeno"), load("bea-overfit"))]  # fmt: skip
-        summary, index = render_class_summary([result, *others], tmp_path)
+    result = failed_with_dropped_line("es")
+    pdf, html = render_student_report(result, tmp_path / "reports")
+    others = [replace(with_messages(r), assignment=result.assignment) for r in
+              (load("alvaro-pequeno"), load("bea-overfit"))]  # fmt: skip
+    summary, index = render_class_summary([result, *others], tmp_path)
     text = flat(pdf)
     for spanish in (
         "Esta tarea no se pudo corregir (wrong_output_shape)",
@@ -150,8 +148,7 @@ def test_spanish_report_of_a_failed_task_has_no_english(tmp_path: Path) -> None:
 
 
 def test_english_report_of_the_same_result(tmp_path: Path) -> None:
-    with stand_in_catalog():
-        pdf, _ = render_student_report(failed_with_dropped_line("en"), tmp_path)
+    pdf, _ = render_student_report(failed_with_dropped_line("en"), tmp_path)
     text = flat(pdf)
     for english in (
         "This task could not be graded (wrong_output_shape)",
