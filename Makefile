@@ -10,7 +10,7 @@ DATA_FLAG := $(if $(DATA),--data $(DATA))
 OUT ?= build
 ASSIGNMENT ?= assignments/transfer-learning
 
-.PHONY: setup grade report test test-fast bench lint doctor check clean
+.PHONY: setup grade report test test-fast bench lint doctor check clean handout-tables handout-check
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	./scripts/install-system-deps.sh $(PYTHON_SYSTEM)
@@ -46,6 +46,13 @@ lint: setup
 	$(PY) -m ruff format --check grader tests benchmarks || status=1; \
 	$(PY) -m mypy grader || status=1; \
 	exit $$status
+
+# The handout's calibration table, from the results of `make grade` (never typed by hand).
+handout-tables: setup
+	$(PY) -m grader.report.calibration --results $(OUT)/$(notdir $(ASSIGNMENT))/results --handout $(ASSIGNMENT)/README.md
+
+handout-check: setup
+	$(PY) -m grader.report.calibration --results $(OUT)/$(notdir $(ASSIGNMENT))/results --handout $(ASSIGNMENT)/README.md --check
 
 doctor: setup
 	$(PY) -m grader doctor --assignment $(ASSIGNMENT)

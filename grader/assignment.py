@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks import Check
+from grader.records import ReferenceThreshold
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -20,7 +20,50 @@ CIFAR10_CLASSES = (
     "truck",
 )
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
+ON_TIMEOUT = ("score", "zero")  # what a model stopped at its time limit earns
 LANGUAGES = ("en", "es")
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A threshold relative to the reference solution: its observed value plus `offset`."""
+
+    offset: float
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded requirement of a task, as the spec states it; `kind` names a `KINDS` class.
+
+    A `Relative` threshold or ramp start is made a number by `grader.thresholds.resolve`
+    from the reference solution's measurements; `reference` then says where it came from.
+    """
+
+    kind: str
+    threshold: float | Relative
+    points: float
+    compare_to: str | None = None  # for kinds that compare two tasks: the other task
+    partial_from: float | Relative | None = None  # points grow linearly from here to threshold
+    reference: ReferenceThreshold | None = None  # set when resolved from the reference solution
+
+    @property
+    def relative(self) -> bool:
+        """Whether the threshold or the ramp start still waits for the reference's value."""
+        return isinstance(self.threshold, Relative) or isinstance(self.partial_from, Relative)
+
+    def number(self, value: float | Relative) -> float:
+        """Its threshold or ramp start as a number (a relative one only once resolved)."""
+        if isinstance(value, Relative):
+            raise ValueError(f"{self.kind}: relative to the reference solution, not resolved yet")
+        return value
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The instructor's own solution: graded once like a submission, never shown to students."""
+
+    path: str  # inside the assignment folder: a .py, a .ipynb or a submission folder
+    content_hash: str | None  # None: not in this copy of the assignment (a student's self-check)
 
 
 @dataclass(frozen=True)
@@ -48,14 +91,16 @@ class Training:
 
 @dataclass(frozen=True)
 class Limits:
-    """Hard limits: a submission over one of them gets an error, not points."""
+    """Hard limits: a submission over one of them gets an error, not points; except time,
+    where `on_timeout` says what a model stopped at its CPU budget earns."""
 
     max_epochs: int
     max_params: int
-    max_seconds: int
+    max_seconds: int  # the CPU budget: max_seconds x the training threads, in CPU-seconds
     max_batch_size: int
     memory_gb: float
     startup_seconds: int  # allowance for importing TensorFlow and building, on top of max_seconds
+    on_timeout: str = "score"  # ON_TIMEOUT: score the last completed epoch, or zero
 
 
 @dataclass(frozen=True)
@@ -95,8 +140,13 @@ class Assignment:
     tasks: dict[str, Task]
     base_model: BaseModel | None
     allow_custom_objects: bool
-    spec_hash: str
+    spec_hash: str  # everything in the spec: thresholds, points and titles included
     borderline: str = "flag"  # what a borderline check earns: checks.BORDERLINE_POLICIES
+    reference: Reference | None = None  # thresholds may be relative to it
+    # What trained models depend on (spec minus checks, titles and policies; base code): a
+    # change elsewhere re-scores stored results without retraining.
+    training_hash: str = ""
+    base_hash: str = ""  # what the base model depends on: its table, code and the seed
 
     @property
     def max_score(self) -> float:

@@ -3,7 +3,8 @@
 Each measured value carries its 95 % interval (`grader.stats`); a check whose threshold lies
 inside that interval is *borderline*: it is scored as the assignment's `borderline` policy
 says and flagged, never silently flipped. A check may give partial credit on a ramp
-(`partial_from`).
+(`partial_from`). A kind with a measured value may take a threshold relative to the
+instructor's reference solution (`grader.thresholds`); a kind is bound to resolved ones only.
 """
 
 from __future__ import annotations
@@ -14,22 +15,12 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 from grader import stats
+from grader.assignment import Check
 from grader.messages import Message
 from grader.records import BaseReuse, TaskRecord
 
 # What a borderline check earns: as measured (flagged for review), full points, or at least half
 BORDERLINE_POLICIES = ("flag", "pass", "half")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One graded requirement of a task, as the spec states it; `kind` names a `KINDS` class."""
-
-    kind: str
-    threshold: float
-    points: float
-    compare_to: str | None = None  # for kinds that compare two tasks: the other task
-    partial_from: float | None = None  # points grow linearly from here up to the threshold
 
 
 @dataclass(frozen=True)
@@ -101,9 +92,20 @@ class CheckKind:
     compares: ClassVar[bool] = False  # reads another task too: spec key `compare_to`
     default_compare_to: ClassVar[str | None] = None  # None: `compare_to` is required
     ramps: ClassVar[bool] = True  # may give partial credit: spec key `partial_from`
+    relative: ClassVar[bool] = True  # threshold may be `{ reference = offset }` (measured value)
 
     def __init__(self, check: Check) -> None:
         self.check = check
+
+    @property
+    def threshold(self) -> float:
+        """The threshold as a number (a relative one once resolved from the reference)."""
+        return self.check.number(self.check.threshold)
+
+    @property
+    def partial_from(self) -> float | None:
+        start = self.check.partial_from
+        return None if start is None else self.check.number(start)
 
     @classmethod
     def spec_keys(cls) -> tuple[str, ...]:
@@ -138,7 +140,7 @@ class CheckKind:
 
     def ramp(self, observed: float) -> float:
         """The share of the points the ramp gives `observed` (0 without `partial_from`)."""
-        start, t = self.check.partial_from, self.check.threshold
+        start, t = self.partial_from, self.threshold
         if start is None or start == t:
             return 0.0
         share = (
@@ -155,7 +157,7 @@ class CheckKind:
         raise NotImplementedError
 
     def passes(self, observed: float) -> bool:
-        t = self.check.threshold
+        t = self.threshold
         return observed <= t if self.at_most else observed >= t
 
     def required(self) -> Message:
@@ -166,7 +168,7 @@ class CheckKind:
         params = {**self._params(), "observed": observed}
         if passed:
             return Message("check.observed.met", params)
-        missed = abs(observed - self.check.threshold)
+        missed = abs(observed - self.threshold)
         word = "check.observed.over" if self.at_most else "check.observed.short"
         return Message(word, {**params, "missed": missed})
 
@@ -175,7 +177,7 @@ class CheckKind:
         return None
 
     def _params(self) -> dict[str, object]:
-        params: dict[str, object] = {"threshold": self.check.threshold}
+        params: dict[str, object] = {"threshold": self.threshold}
         if self.compares:
             params["other"] = self.check.compare_to
         return params
@@ -212,7 +214,7 @@ class MaxGap(CheckKind):
 
 
 class MaxParams(CheckKind):
-    name, bounds, at_most = "max_params", COUNT, True
+    name, bounds, at_most, relative = "max_params", COUNT, True, False  # exact: write the count
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.params is None else float(task.params)
@@ -224,13 +226,13 @@ class MaxParams(CheckKind):
     def hint(self, facts: Facts) -> Hint | None:
         if self.passes(facts.params):
             return None
-        params = {"params": facts.params, "threshold": self.check.threshold}
+        params = {"params": facts.params, "threshold": self.threshold}
         detail = Message("check.max_params.hint_over", params)
         return Hint(Message("check.max_params.hint"), "warning", detail)
 
 
 class ReusesBase(CheckKind):
-    name, bounds, ramps = "reuses_base", COUNT, False
+    name, bounds, ramps, relative = "reuses_base", COUNT, False, False
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return float(task.base_reuse.reused_layers if task.base_reuse else 0)

@@ -209,7 +209,17 @@ def _doctor(args: argparse.Namespace) -> int:
         print("fallback: resource limits + throw-away uid only; the network stays reachable")
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
-    return OK
+    return _packages(isolation)
+
+
+def _packages(isolation: sandbox.Isolation) -> int:
+    """Import the packages students may use in a sandboxed child; FAILED if one fails."""
+    from grader.pipeline.environment import package_lines, probe_packages
+
+    report = probe_packages(isolation)
+    print("student packages (imported in a sandboxed child, as a submission imports them):")
+    print("\n".join(package_lines(report)))
+    return FAILED if report.failed or report.error else OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -78,8 +78,8 @@ def next_cell(cell: Cell, message: str) -> Cell:
         return Cell(TRAINING)
     if failed:
         return Cell(ERROR, failed[1] or message.removeprefix("trained: "), True)
-    if message == "trained: ok":
-        return Cell(TRAINED, fresh=True)
+    if message.startswith("trained: ok"):  # "(time limit: epoch 3/10 scored)" may follow
+        return Cell(TRAINED, message.removeprefix("trained: ok").strip(" ()"), fresh=True)
     if message.startswith("trained in an earlier run"):
         return Cell(TRAINED, "reused")
     if message == "scored":

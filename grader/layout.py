@@ -3,7 +3,9 @@
 ```
 OUT/cache/splits/<key>/<split>/*.npy      split arrays (hidden test labels: never a child's)
 OUT/cache/base/<spec>-<key>-<numerics>/    the trained base model (base.keras)
+OUT/cache/reference/<key>/result.json     the graded reference solution (see `reference_key`)
 OUT/<assignment>/results/<student>.json   graded results
+OUT/<assignment>/reference/result.json    the reference solution's, for the class summary only
 OUT/<assignment>/partial/<mode>/<student> per-task checkpoints of an unfinished submission
 OUT/<assignment>/reports/<student>.pdf    reports; summary.csv, summary.pdf, index.html
 OUT/<assignment>/check/...                the same for student self-checks
@@ -80,9 +82,21 @@ class Layout:
     def partial(self, student: str) -> Path:
         return self.assignment / "partial" / self.mode / student
 
-    def base_model(self, spec_hash: str, split_key: str, numerics_key: str) -> Path:
-        """The cached base model of a spec, a split and the children's numeric settings."""
-        return self.base_models / f"{spec_hash}-{split_key}-{numerics_key}"
+    def base_model(self, key: str, split_key: str, numerics_key: str) -> Path:
+        """The cached base model of a key (its spec and the grader's code), a split and the
+        children's numeric settings."""
+        return self.base_models / f"{key}-{split_key}-{numerics_key}"
+
+    def reference(self, key: str) -> Path:
+        """The cached grading of the reference solution, by its key (content, spec, split,
+        numeric settings, grader code, mode)."""
+        return self.cache / "reference" / key
+
+    @property
+    def reference_result(self) -> Path:
+        """The reference solution's result of the last grading: read by the class summary,
+        never in `results/` (students' folder) nor in a student's report."""
+        return self.assignment / "reference" / "result.json"
 
     def split_arrays(self, split_key: str) -> Path:
         return self.splits / split_key

@@ -9,11 +9,7 @@ that may have run student code, so every class checks its own bounds when it is 
 from __future__ import annotations
 
 import math
-import re
-import sys
-import sysconfig
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from grader.codec import DecodeError
@@ -24,14 +20,14 @@ MAX_TEXT = 2000  # an error parameter's length
 Call = Literal["shape", "base", "base_model"]  # how the student's function is called
 
 
-def _counts(obj: Any, *names: str) -> None:
+def check_counts(obj: Any, *names: str) -> None:
     """Refuse counts a child cannot mean (negative, or absurdly large)."""
     for name in names:
         if not 0 <= getattr(obj, name) < MAX_COUNT:
             raise DecodeError(f"{name}: {getattr(obj, name)!r:.40} is not a count")
 
 
-def _clip(obj: Any, **limits: int) -> None:
+def clip_text(obj: Any, **limits: int) -> None:
     """Shorten string fields of a frozen dataclass in place (a child's text is untrusted)."""
     for name, limit in limits.items():
         object.__setattr__(obj, name, getattr(obj, name)[:limit])
@@ -63,6 +59,7 @@ class TrainLimits:
     max_epochs: int
     max_params: int
     max_batch_size: int
+    cpu_seconds: float = 0.0  # CPU-time budget from the student's import on (0: none)
 
 
 @dataclass(frozen=True)
@@ -82,6 +79,7 @@ class TrainRequest:
     out: str
     base_model: str | None = None
     quick: bool = False  # self-check: build, then one short epoch on a small sample
+    allow_custom_objects: bool = False  # the assignment's rule, named when a model breaks it
     landlock: Confinement | None = None  # added by the sandbox at the Landlock level
     gpu_memory_mb: int | None = None  # added where TensorFlow caps GPU memory
 
@@ -126,7 +124,7 @@ class ErrorReport:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _clip(self, kind=40, message_id=80)
+        clip_text(self, kind=40, message_id=80)
         if len(self.params) > 20:
             raise DecodeError("error params: more than 20")
         scalar = (bool, int, float, type(None))  # anything else is shown as (clipped) text
@@ -146,7 +144,7 @@ class Reuse:
     frozen_layers: int
 
     def __post_init__(self) -> None:
-        _counts(self, "base_layers", "reused_layers", "frozen_layers")
+        check_counts(self, "base_layers", "reused_layers", "frozen_layers")
 
 
 @dataclass(frozen=True)
@@ -180,14 +178,15 @@ class TrainFacts:
     loss: str
     label_format: str
     params: int
-    activation: str = "linear"  # the last layer's (the self-check compares it with the loss)
-    custom_layers: tuple[str, ...] = ()  # self-check only: classes grading would refuse
-    base_reuse: Reuse | None = None  # self-check only: reuse of the base, as built
+    activation: str = "linear"  # the last layer's
+    planned_epochs: int = 0  # what training was set to run (`history` may hold fewer)
+    cpu_seconds: float = 0.0  # CPU time charged to the budget when `history` ended
 
     def __post_init__(self) -> None:
-        _counts(self, "batch_size", "params")
-        _clip(self, optimizer=40, loss=80, label_format=10, activation=40)
-        object.__setattr__(self, "custom_layers", tuple(c[:80] for c in self.custom_layers[:20]))
+        check_counts(self, "batch_size", "params", "planned_epochs")
+        clip_text(self, optimizer=40, loss=80, label_format=10, activation=40)
+        if not 0 <= self.cpu_seconds < MAX_COUNT:  # also refuses NaN
+            raise DecodeError(f"cpu_seconds: {self.cpu_seconds!r:.40} is not a duration")
 
 
 @dataclass(frozen=True)
@@ -210,8 +209,8 @@ class Layer:
     trainable: bool
 
     def __post_init__(self) -> None:
-        _counts(self, "params")
-        _clip(self, name=120, type=80, output_shape=80)
+        check_counts(self, "params")
+        clip_text(self, name=120, type=80, output_shape=80)
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,7 @@ class ModelFacts:
     base_reuse: Reuse | None = None
 
     def __post_init__(self) -> None:
-        _counts(self, "params", "trainable_params", "non_trainable_params")
+        check_counts(self, "params", "trainable_params", "non_trainable_params")
         if len(self.layers) > MAX_LAYERS:
             raise DecodeError(f"the layer table has more than {MAX_LAYERS:,} layers")
 
@@ -284,17 +283,3 @@ class EvalReport:
     """A scoring child's answer, per task id of its request."""
 
     tasks: dict[str, EvalResult]
-
-
-def redact_paths(text: str) -> str:
-    """`text` with the grading machine's Python and grader folders as `<python>`, `<grader>`.
-
-    An exception message (an ImportError's, a traceback line) can name where the grader's
-    Python and packages live; a student's report has no business showing that.
-    """
-    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values()}
-    prefixes = {p.rstrip("/"): "<python>" for p in python if p and p != "/"}
-    prefixes[str(Path(__file__).resolve().parent)] = "<grader>"
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        text = re.sub(re.escape(prefix) + r"(?=/|\b|$)", prefixes[prefix], text)
-    return text

@@ -21,7 +21,7 @@ from grader.protocol import Layer as LayerRow
 from grader.protocol import Metrics, Sample
 from grader.protocol import Reuse as BaseReuse
 
-SCHEMA = 3
+SCHEMA = 5
 TaskStatus = Literal["ok", "error", "timeout"]
 
 
@@ -67,6 +67,14 @@ class TaskRecord:
     # per hidden-test image, in order: '1' right, '0' wrong (paired comparisons of two tasks);
     # a string, not a list: one character an image keeps the indented JSON file small
     test_correct: str | None = None
+    # time (schema 5): `epochs` completed of `planned_epochs`, the CPU-seconds charged to the
+    # budget; `stopped_by` a limit ("cpu": the budget, "wall": the backstop), in which case
+    # the model after epoch `epochs` was scored, with `limit_note` (English) / `limit_message`
+    planned_epochs: int | None = None
+    cpu_seconds: float | None = None
+    stopped_by: Literal["cpu", "wall"] | None = None
+    limit_note: str | None = None
+    limit_message: Message | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +92,15 @@ class TaskRecord:
             error_message=message,
             log_tail=self.log_tail if log_tail is None else log_tail,
         )
+
+
+@dataclass(frozen=True)
+class ReferenceThreshold:
+    """Where a threshold relative to the instructor's reference solution came from."""
+
+    value: float  # the reference solution's observed value for the same check
+    offset: float | None  # threshold = value + offset (None: the threshold was a number)
+    partial_from_offset: float | None = None  # partial_from = value + this, when relative
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class CheckResult:
     borderline: bool = False  # the threshold lies inside `interval`: flagged for review
     notes: tuple[str, ...] = ()  # further notes in English (paired counts, borderline, ramp)
     note_messages: tuple[Message, ...] = ()  # the same by id: what reports render
+    reference: ReferenceThreshold | None = None  # a threshold relative to the reference (4)
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,8 @@ class Provenance:
     cpu: str | None = None
     grader_hash: str | None = None  # the grader's own code (reports excluded): part of reuse
     numerics: dict[str, str] | None = None  # settings that fix training's arithmetic (issue 10)
+    reference_hash: str | None = None  # the reference solution relative thresholds came from
+    training_hash: str | None = None  # the spec as training sees it (`Assignment.training_hash`)
 
 
 @dataclass(frozen=True)
@@ -203,7 +223,19 @@ def _upgrade_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema": 3, "provenance": {**data.get("provenance", {}), "schema": 3}}
 
 
-UPGRADES = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
+def _upgrade_3_to_4(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 added a check's `reference` (a threshold relative to the instructor's reference
+    solution) and `provenance.reference_hash`; a 3 file has neither: both read as null."""
+    return {**data, "schema": 4, "provenance": {**data.get("provenance", {}), "schema": 4}}
+
+
+def _upgrade_4_to_5(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 added per task `planned_epochs`, `cpu_seconds`, `stopped_by` and the limit's
+    note (training limited by CPU time); a 4 file has none: they read as null (not measured)."""
+    return {**data, "schema": 5, "provenance": {**data.get("provenance", {}), "schema": 5}}
+
+
+UPGRADES = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4, 4: _upgrade_4_to_5}
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
@@ -258,5 +290,5 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 __all__ = ["SCHEMA", "AssignmentInfo", "BaseReuse", "CheckResult", "DroppedLine", "LayerRow",
-           "Metrics", "Provenance", "Result", "Sample", "SplitCounts", "TaskRecord",
-           "read_result", "upgrade", "write_json_atomic"]  # fmt: skip
+           "Metrics", "Provenance", "ReferenceThreshold", "Result", "Sample", "SplitCounts",
+           "TaskRecord", "read_result", "upgrade", "write_json_atomic"]  # fmt: skip

@@ -7,31 +7,37 @@ imported from here too.
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from grader import assignment as model
-from grader import checks
+from grader import checks, spec_checks
 from grader.assignment import (  # noqa: F401  (re-exported: the spec's public names)
     CIFAR10_CLASSES,
     LANGUAGES,
     OPTIMIZERS,
     Assignment,
     BaseModel,
+    Check,
     Limits,
+    Reference,
+    Relative,
     Split,
     Task,
     Training,
     share_count,
 )
-from grader.checks import Check
 from grader.errors import SpecError
 from grader.spec_reader import TableReader, field_names
 
 
-def load_assignment(directory: Path | str) -> Assignment:
+def load_assignment(directory: Path | str, *, reference_required: bool = True) -> Assignment:
     """Read and validate `DIRECTORY/assignment.toml`.
+
+    `reference_required=False` accepts a `[reference]` whose path is missing (a student's
+    copy of the assignment, in a self-check): relative thresholds then stay unresolved.
 
     Raises:
         SpecError: the file is missing, is not TOML, or breaks a rule; the message names
@@ -41,7 +47,8 @@ def load_assignment(directory: Path | str) -> Assignment:
     path = directory / "assignment.toml"
     raw, data = _read_toml(path)
     r = TableReader(path, data)
-    r.reject_unknown(field_names(Assignment, besides=("directory", "spec_hash")))
+    besides = ("directory", "spec_hash", "training_hash", "base_hash")
+    r.reject_unknown(field_names(Assignment, besides=besides))
     splits = _read_splits(r)
     tasks_table = r.sub("tasks")
     tasks = {
@@ -52,6 +59,10 @@ def load_assignment(directory: Path | str) -> Assignment:
     base = _read_base(r.sub("base_model"), splits, directory) if "base_model" in data else None
     if base is None and any(t.uses_base for t in tasks.values()):
         raise r.fail("base_model", "<missing>", "a [base_model] table, since a task has uses_base")
+    reference = None
+    if "reference" in data:
+        reference = spec_checks.read_reference(r.sub("reference"), directory, reference_required)
+    spec_checks.check_relative_has_reference(path, tasks, reference)
     return Assignment(
         **_read_header(r, directory),
         directory=directory,
@@ -67,6 +78,9 @@ def load_assignment(directory: Path | str) -> Assignment:
             expected=f"one of {list(checks.BORDERLINE_POLICIES)}",
         ),
         spec_hash=_spec_hash(raw, directory, base),
+        training_hash=_training_hash(data, directory, base),
+        base_hash=_base_hash(data, directory, base),
+        reference=reference,
     )
 
 
@@ -134,6 +148,8 @@ def _read_limits(r: TableReader) -> Limits:
                         expected="a number of GiB >= 3 (TensorFlow needs about 2.5)"),
         startup_seconds=r.get("startup_seconds", int, 90, check=lambda v: v >= 10,
                               expected="an integer >= 10 (importing TensorFlow takes ~6 s)"),
+        on_timeout=r.get("on_timeout", str, "score", check=lambda v: v in model.ON_TIMEOUT,
+                         expected=f"one of {list(model.ON_TIMEOUT)}"),
     )  # fmt: skip
 
 
@@ -177,30 +193,6 @@ def _read_sources(r: TableReader, classes: list[str]) -> tuple[tuple[str, ...], 
     return tuple(sources)
 
 
-def _read_check(r: TableReader, task_id: str, tasks: dict[str, Any]) -> Check:
-    """One check; which keys it takes and its threshold's bounds come from its kind."""
-    name = r.get("kind", str, check=lambda v: v in checks.KINDS,
-                 expected=f"one of {list(checks.KINDS)}")  # fmt: skip
-    kind = checks.KINDS[name]
-    r.reject_unknown(kind.spec_keys())
-    threshold = r.get("threshold", float, check=kind.bounds.contains, expected=kind.bounds.expected)
-    points = r.get("points", float, check=lambda v: v >= 0, expected="a number >= 0")
-    side = "above" if kind.at_most else "below"
-    partial_from = r.get(
-        "partial_from",
-        float,
-        None,
-        check=lambda v: kind.ramp_start_ok(v, threshold),
-        expected=f"{kind.bounds.expected}, {side} the threshold {threshold}",
-    )
-    if not kind.compares:
-        return Check(name, threshold, points, partial_from=partial_from)
-    other = r.get("compare_to", str, kind.default_compare_to)
-    if other not in tasks or other == task_id:
-        raise r.fail("compare_to", other, f"another task id {list(tasks)}")
-    return Check(name, threshold, points, other, partial_from)
-
-
 def _read_task(
     r: TableReader, task_id: str, tasks: dict[str, Any], splits: dict[str, Split]
 ) -> Task:
@@ -222,7 +214,8 @@ def _read_task(
         defaults=defaults,
         limits=limits,
         checks=tuple(
-            _read_check(r.item("checks", i, c), task_id, tasks) for i, c in enumerate(raw_checks)
+            spec_checks.read_check(r.item("checks", i, c), task_id, tasks)
+            for i, c in enumerate(raw_checks)
         ),
     )
 
@@ -242,6 +235,36 @@ def _read_base(r: TableReader, splits: dict[str, Split], directory: Path) -> Bas
     split = r.get("split", str, check=lambda v: v in splits, expected=f"one of {list(splits)}")
     training = _read_training(r.sub("training"))
     return BaseModel(file, r.get("function", str, "build_base_model"), split, training)
+
+
+# Keys that only decide how trained models are scored or shown: changing them re-scores.
+SCORING_ONLY = ("title", "language", "borderline", "reference")
+SCORING_ONLY_IN_TASK = ("title", "checks")
+
+
+def _training_hash(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
+    """A hash of what the trained models depend on: the spec without its checks, titles and
+    policies (`SCORING_ONLY`), plus the base model's code."""
+    kept = {k: v for k, v in data.items() if k not in SCORING_ONLY}
+    tasks = kept.get("tasks", {})
+    kept["tasks"] = {
+        task_id: {k: v for k, v in table.items() if k not in SCORING_ONLY_IN_TASK}
+        for task_id, table in tasks.items()
+    }
+    return _hash_json(kept, directory, base)
+
+
+def _base_hash(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
+    """A hash of what the base model depends on: its table, its split's table, seed, code."""
+    if base is None:
+        return ""
+    kept = {"base_model": data["base_model"], "split": data["splits"][base.split]}
+    return _hash_json({**kept, "seed": data.get("seed")}, directory, base)
+
+
+def _hash_json(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
+    raw = json.dumps(data, sort_keys=True, default=str).encode()
+    return _spec_hash(raw, directory, base)
 
 
 def _spec_hash(raw: bytes, directory: Path, base: BaseModel | None) -> str:

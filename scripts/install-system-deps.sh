@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the grader needs: a Python 3.11-3.13 (what tensorflow-cpu 2.21 supports)
 # outside /root, so sandboxed children under a throw-away uid can run it, with its venv
-# module; bubblewrap; Pango + fonts for WeasyPrint.
+# module; bubblewrap; Pango + fonts for WeasyPrint: DejaVu, and Noto (core: Arabic, Devanagari,
+# Hebrew, Thai and most other scripts; CJK: Korean, Japanese, Chinese) so a student's name in
+# any script prints (the same package names on Debian 12/13 and Ubuntu 22.04/24.04);
+# fontconfig's fc-list tells the grader which characters no font has (a name warning).
 # Usage: install-system-deps.sh [PYTHON]   (default: /usr/bin/python3, the distribution's)
 set -euo pipefail
 python=${1:-/usr/bin/python3}
 packages=(bubblewrap poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-          fonts-dejavu-core fonts-dejavu-extra)
+          fontconfig fonts-dejavu-core fonts-dejavu-extra fonts-noto-core fonts-noto-cjk)
 
 install() {
   local missing=() p

@@ -29,8 +29,14 @@ SPANISH_TITLES = {
 
 
 def load(student: str) -> Result:
-    """A fixture result as stored by grader 0.1.0 (result schema 1), upgraded on read."""
+    """The result `make grade` stored for an example of `submissions/` (the handout's table)."""
     return read_result(RESULTS / f"{student}.json")
+
+
+def load_legacy(student: str) -> Result:
+    """A result as grader 0.1.0 stored it (result schema 1, the assignment before its
+    redesign), upgraded on read."""
+    return read_result(FIXTURES / "legacy" / f"{student}-schema1.json")
 
 
 def with_messages(result: Result) -> Result:
@@ -54,9 +60,10 @@ def _check_messages(check: CheckResult, result: Result) -> CheckResult:
 
 
 def failed_with_dropped_line(language: str) -> Result:
-    """carlos-broken in `language`: a task failed with an error by id, a dropped notebook
-    line with its reason by id, a name warning by id, check texts by id."""
-    result = with_messages(load("carlos-broken"))
+    """carlos-broken (as grader 0.1.0 stored it: its transfer does not beat its scratch model)
+    in `language`: a task failed with an error by id, a dropped notebook line with its reason
+    by id, a name warning by id, check texts by id."""
+    result = with_messages(load_legacy("carlos-broken"))
     cifar = result.tasks["cifar10"]
     assert cifar.error_kind is ErrorKind.WRONG_OUTPUT_SHAPE
     tasks = {**result.tasks, "cifar10": replace(cifar, error_message=WRONG_OUTPUT)}

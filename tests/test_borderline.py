@@ -19,7 +19,9 @@ from grader.report.context import Texts, check_rows, student_context, summary_co
 from grader.spec import load_assignment
 from grader.verdicts import evaluate_checks, grade
 from tests.conftest import ROOT
-from tests.report_data import RESULTS, load
+from tests.report_data import load
+
+LEGACY = ROOT / "tests" / "fixtures" / "legacy"
 
 ONE_TASK = ROOT / "tests" / "fixtures" / "assignments" / "one-task"
 RIGHT, IMAGES = 790, 1200  # 0.658 on 1,200 images: Wilson 95 % interval 0.631–0.685
@@ -159,10 +161,10 @@ def test_each_policy_has_its_own_words() -> None:
 
 
 def test_older_results_are_upgraded_without_intervals_or_flags() -> None:
-    data = json.loads((RESULTS / "bea-overfit.json").read_text(encoding="utf-8"))
+    data = json.loads((LEGACY / "bea-overfit-schema1.json").read_text(encoding="utf-8"))
     data = {**data, "schema": 2, "provenance": {**data["provenance"], "schema": 2}}
     upgraded = upgrade(data)
-    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (3, 3)
+    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (5, 5)
     result = Result.from_json(data)
     metrics = result.tasks["scratch"].metrics
     assert metrics is not None and metrics.test_accuracy_interval is None

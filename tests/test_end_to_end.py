@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,7 @@ def test_one_broken_task_leaves_the_others_graded(graded: dict) -> None:
 
 
 def test_summary_csv_has_a_row_per_student(graded: dict) -> None:
-    with open(graded["out"] / "summary.csv", encoding="utf-8") as fh:
+    with open(graded["out"] / "summary.csv", encoding="utf-8-sig") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
     assert rows.keys() == set(GOLDEN_SUBMISSIONS)
     assert rows["e2e-broken"]["cifar10_status"] == "error"
@@ -184,3 +185,47 @@ def test_notebook_with_top_level_training_grades_like_the_module(graded: dict) -
     assert "%matplotlib inline" in dropped
     assert "plt.show()" in dropped
     assert module["notebook_dropped"] == []
+
+
+def test_a_threshold_change_rescores_without_retraining(
+    graded: dict, data_dir: Path, session_out: Path, tmp_path: Path
+) -> None:
+    """Recalibrating a threshold (or a title) re-scores the stored tasks in seconds: nothing is
+    trained again, the check uses the new number, and every measured figure stays as it was."""
+    changed = tmp_path / "tiny"
+    shutil.copytree(TINY, changed)
+    spec = changed / "assignment.toml"
+    text = spec.read_text(encoding="utf-8")
+    old = '{ kind = "max_params", threshold = 100_000, points = 1 }'
+    assert text.count(old) == 1
+    spec.write_text(text.replace(old, old.replace("100_000", "10")).replace(
+        'title = "Scratch"', 'title = "Scratch CNN"'), encoding="utf-8")  # fmt: skip
+    out = tmp_path / "out"
+    shutil.copytree(session_out / "cache", out / "cache")  # split and base model: not retrained
+    stored = graded["out"] / "results" / "e2e-good.json"
+    (out / "tiny" / "results").mkdir(parents=True)
+    shutil.copy(stored, out / "tiny" / "results" / "e2e-good.json")
+    messages: list[tuple] = []
+    again = grade_assignment(
+        changed,
+        submissions=graded["folder"],
+        out_dir=out,
+        data_dir=data_dir,
+        only=["e2e-good"],
+        progress=lambda *m: messages.append(m),
+    )[0]
+    lines = [m[2] for m in messages if m[0] != "(instructor)"]
+    assert lines == ["assignment checks or titles changed: re-scored without retraining"]
+    first = graded["results"]["e2e-good"]
+    rescored = again.to_json()
+    for task_id, task in first["tasks"].items():
+        assert rescored["tasks"][task_id]["metrics"] == task["metrics"]
+    assert again.tasks["scratch"].title == "Scratch CNN"
+    params = next(c for c in again.checks if c.id == "scratch.max_params")
+    assert params.threshold == 10 and not params.passed
+    assert again.score == first["score"] - 1
+    assert again.provenance.spec_hash != first["provenance"]["spec_hash"]
+    assert again.provenance.training_hash == first["provenance"]["training_hash"]
+    assert json.loads((out / "tiny" / "results" / "e2e-good.json").read_text())["score"] == (
+        again.score
+    )

@@ -22,7 +22,12 @@ FAILURES = {
         "does not define `build_scratch(input_shape, num_classes)`",
     ),
     "syntax-error": ("syntax_error", "submission.py has a syntax error at line 4"),
-    "import-error": ("import_error", "No module named 'tensorflow_addons'"),
+    "import-error": (
+        "import_error",
+        "(submission line 2: `import tensorflow_addons  # not installed anywhere the grader "
+        "runs`): `tensorflow_addons` is not installed where grading runs. Installed besides "
+        "Python's standard library: keras, tensorflow, numpy",
+    ),
     "not-a-model": (
         "not_a_model",
         "returned NoneType, not a keras.Model. End the function with `return model`",

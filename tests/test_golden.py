@@ -6,10 +6,11 @@ Grading the same submissions now must give the same files, except for the fields
 INTENTIONAL (added on purpose, each with its reason) and VOLATILE (time and log noise).
 Issue 10 pinned the children's numeric settings (`sandbox.levels.NUMERICS`), which moved the
 last digits of losses and confidences (no accuracy or score): those floats were updated in
-place, everything else is as 2f4a343 wrote it. Training is bit-reproducible on one CPU, and
-across emulated ones (tests/test_determinism.py), but identity across real CPU families is
-not established (see the handout), so the numbers are compared exactly only when the golden
-files were made on this machine's CPU.
+place, everything else is as 2f4a343 wrote it (but for issue 11's text for a missing module,
+which names what is installed: import-error.json's `error`, updated in place). Training is
+bit-reproducible on one CPU, and across emulated ones (tests/test_determinism.py), but
+identity across real CPU families is not established (see the handout), so the numbers are
+compared exactly only when the golden files were made on this machine's CPU.
 
 To regenerate after an intentional change: grade those submissions with
 `python -m grader grade --assignment tests/fixtures/assignments/tiny --submissions DIR
@@ -49,7 +50,24 @@ INTENTIONAL |= {
     r"checks\[\d+\]\.notes": "new: notes in English (paired counts, borderline, partial credit)",
     r"checks\[\d+\]\.note_messages": "new: the same notes by id, rendered by reports",
 }
-VOLATILE = r"provenance\.date|tasks\.\w+\.(seconds|log_tail)"
+# Added by issue 10, item 6 (result schema 4: thresholds relative to a reference solution).
+INTENTIONAL |= {
+    r"schema|provenance\.schema": "result schema 4: thresholds relative to a reference solution",
+    r"checks\[\d+\]\.reference": "new: where a threshold relative to the reference came from",
+    r"provenance\.reference_hash": "new: the reference solution relative thresholds came from",
+}
+# Added by issue 11, item 4 (result schema 5: training limited by CPU time, not the clock).
+INTENTIONAL |= {
+    r"schema|provenance\.schema": "result schema 5: CPU-time budget, epochs completed of planned",
+    r"tasks\.\w+\.(planned_epochs|cpu_seconds|stopped_by|limit_note)": "new: epochs planned, "
+    "CPU-seconds charged; the time limit that stopped training (null: none), with its note",
+}
+# Added by issue 10, item 8 (re-scoring without retraining; no schema change).
+INTENTIONAL |= {
+    r"provenance\.training_hash": "new: the spec as training sees it; a change of checks only "
+    "re-scores",
+}
+VOLATILE = r"provenance\.date|tasks\.\w+\.(seconds|cpu_seconds|log_tail)"
 MACHINE = r"provenance\.(cpu|python|numpy|tensorflow|keras|isolation|memory_cap)"
 
 

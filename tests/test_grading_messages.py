@@ -16,7 +16,7 @@ from grader.messages import LANGUAGES, Message, catalog, render
 from grader.messages.grading import TEXTS
 
 GRADER = Path(__file__).resolve().parent.parent / "grader"
-USERS = [GRADER / "checks.py", GRADER / "notebook.py"] + [
+USERS = [GRADER / "checks.py", *sorted((GRADER / "notebook").glob("*.py"))] + [
     GRADER / "pipeline" / f"{name}.py"
     for name in ("submissions", "submission", "selfcheck", "provenance", "resume", "summary")
 ]

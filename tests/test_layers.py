@@ -12,15 +12,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "grader"
 MAX_LINES = 300
 HEAVY = ["numpy", "keras", "tensorflow"]
-WORKER_MAY_IMPORT = {"grader.protocol", "grader.codec", "grader.errors", "grader.labels",
-                     "grader.scoring", "grader.stats", "grader.sandbox.landlock"}  # fmt: skip
+WORKER_MAY_IMPORT = {"grader.protocol", "grader.checkreport", "grader.redact", "grader.codec",
+                     "grader.errors", "grader.labels", "grader.scoring", "grader.stats",
+                     "grader.sandbox.landlock"}  # fmt: skip
 WORKER_MAY = WORKER_MAY_IMPORT | {"grader"}  # the root package holds only __version__
 WORKER_LOADS = WORKER_MAY_IMPORT | {"grader", "grader.sandbox"}  # with their parent packages
 SANDBOX_MUST_NOT = ["grader.pipeline", "grader.report", "grader.spec", "grader.records",
                     "grader.checks"]  # fmt: skip
 REPORT_MAY_IMPORT = ["grader.records", "grader.errors", "grader.checks", "grader.messages",
                      "grader.layout", "grader.report", "grader.resources"]  # fmt: skip
-PURE = {"grader.protocol", "grader.errors", "grader.codec"}
+PURE = {"grader.protocol", "grader.checkreport", "grader.redact", "grader.errors", "grader.codec"}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from grader import codec, protocol
+from grader.checkreport import CheckReport
 from grader.errors import ErrorKind, StudentError
 from grader.messages import render
 from grader.pipeline.training import child_failure
 from grader.protocol import ErrorReport, TrainReport
+from grader.redact import redact_paths
 from grader.worker import runtime
 
 HISTORY = {"loss": [1.0, 0.5], "accuracy": [0.4, 0.6], "val_loss": [1.1, 0.9]}
@@ -55,11 +57,35 @@ def test_a_request_round_trips_through_json() -> None:
 
 
 def test_a_training_report_is_decoded_and_clipped() -> None:
-    long = {**TRAINED, "optimizer": "x" * 500, "custom_layers": ["L" * 500] * 50}
+    long = {**TRAINED, "optimizer": "x" * 500}
     facts = codec.from_json(TrainReport, {"trained": long}).trained
     assert facts is not None and facts.history.epochs == 2
     assert len(facts.optimizer) == 40
-    assert len(facts.custom_layers) == 20 and len(facts.custom_layers[0]) == 80
+    built = {"params": 10, "activation": "a" * 500, "custom_layers": ["L" * 500] * 50}
+    report = codec.from_json(CheckReport, {"built": built, "checked": ["imports"]})
+    assert report.built is not None and len(report.built.activation) == 40
+    assert len(report.built.custom_layers) == 20 and len(report.built.custom_layers[0]) == 80
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"problems": [{"kind": "nan_loss", "message_id": "nan_loss"}] * 41},
+        {"checked": ["imports"] * 21},
+        {"built": {"params": -1, "activation": "relu"}},
+        {
+            "built": {
+                "params": 1,
+                "activation": "relu",
+                "base_reuse": {"base_layers": "4", "reused_layers": 1, "frozen_layers": 1},
+            }
+        },  # fmt: skip
+        {"skipped": {"trains": "output_shape"}},
+    ],
+)
+def test_a_self_check_report_out_of_bounds_is_refused(change: dict[str, Any]) -> None:
+    with pytest.raises(codec.DecodeError):
+        codec.from_json(CheckReport, change)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +99,6 @@ def test_a_training_report_is_decoded_and_clipped() -> None:
         {"history": {**HISTORY, "loss": [1.0]}},
         {"history": {**HISTORY, "val_loss": [1.0, None]}},
         {"history": {k: [] for k in HISTORY}},
-        {"base_reuse": {"base_layers": "4", "reused_layers": 1, "frozen_layers": 1}},
     ],
 )
 def test_malformed_training_reports_are_refused(change: dict) -> None:
@@ -150,12 +175,12 @@ def test_an_unknown_kind_or_message_from_a_child_is_a_grader_error(error: ErrorR
 def test_paths_of_the_grading_machine_are_redacted() -> None:
     site = next(p for p in sys.path if p.endswith("site-packages"))
     text = f"cannot import name 'x' from 'keras' ({site}/keras/__init__.py)"
-    assert protocol.redact_paths(text) == (
+    assert redact_paths(text) == (
         "cannot import name 'x' from 'keras' (<python>/keras/__init__.py)"
     )
     grader = str(Path(protocol.__file__).resolve().parent)
-    assert protocol.redact_paths(f"{grader}/worker/train.py") == "<grader>/worker/train.py"
-    assert protocol.redact_paths("No module named 'tensorflow_addons'") == (
+    assert redact_paths(f"{grader}/worker/train.py") == "<grader>/worker/train.py"
+    assert redact_paths("No module named 'tensorflow_addons'") == (
         "No module named 'tensorflow_addons'"
     )
 

@@ -12,12 +12,11 @@ from grader.report.context import (
     Texts,
     check_rows,
     compared_pairs,
-    overfit_epoch,
     student_context,
     summary_context,
-    task_feedback,
 )
-from tests.report_data import load, with_messages
+from grader.report.feedback import overfit_epoch, task_feedback
+from tests.report_data import load, load_legacy, with_messages
 
 
 def test_overfit_epoch_is_where_validation_loss_turned() -> None:
@@ -42,7 +41,7 @@ def test_overfitting_student_is_told_from_which_epoch() -> None:
 
 
 def test_missed_threshold_says_by_how_much() -> None:
-    result = load("bea-overfit")
+    result = load("dana-frozen-head")
     check = next(c for c in result.checks if c.kind == "min_test_accuracy" and not c.passed)
     assert check.observed is not None
     sentences = task_feedback(result, check.task, "en")
@@ -54,7 +53,7 @@ def test_missed_threshold_says_by_how_much() -> None:
 
 
 def test_transfer_not_beating_scratch_asks_the_right_questions() -> None:
-    result = load("carlos-broken")
+    result = load_legacy("carlos-broken")  # transfer 0.681 against scratch 0.692
     sentences = task_feedback(result, "transfer", "en")
     assert any("Is the base really frozen" in s for s in sentences)
     assert any("does not beat the scratch model" in s for s in sentences)  # the compared task
@@ -106,7 +105,7 @@ def test_check_rows_mark_every_check() -> None:
 
 
 def test_check_rows_of_an_older_result_show_numbers_the_languages_way() -> None:
-    result = load("alvaro-pequeno")  # schema 1: no message ids, English texts only
+    result = load_legacy("alvaro-pequeno")  # schema 1: no message ids, English texts only
     rows = check_rows(result, Texts("es"))
     assert [r["observed"] for r in rows[:3]] == ["0,679", "0,025", "56.515"]
     assert rows[0]["required"] == result.checks[0].required  # the stored English, not a guess
@@ -159,13 +158,11 @@ def test_dropped_notebook_lines_are_explained_in_the_reports_language() -> None:
 def test_every_reason_to_drop_a_notebook_line_has_a_spanish_text() -> None:
     from grader import notebook
 
-    reasons = [notebook.WHOLE_CELL_MAGIC, notebook.CELL_MAGIC, notebook.MAGIC, notebook.SHELL,
-               notebook.HELP, notebook.MAIN_BLOCK, notebook.CALL, notebook.NOT_CONSTANT,
-               notebook.STATEMENT, notebook.BLOCK]  # fmt: skip
+    params = {"keyword": "while", "names": "`x`", "users": "build_scratch", "module": "cv2"}
     texts = Texts("es")
-    for reason in reasons:
-        english = render(Message(reason, {"keyword": "while"}), "en")
-        assert texts.render(Message(reason, {"keyword": "while"}), english) != english
+    for reason in notebook.REASONS:
+        english = render(Message(reason, params), "en")
+        assert texts.render(Message(reason, params), english) != english
     assert texts.missing == set()
 
 

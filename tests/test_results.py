@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from dataclasses import replace
@@ -104,6 +105,28 @@ def test_summary_csv(tmp_path: Path) -> None:
     result = replace(result, student="ana", name="Ana Peña", score=3.0, max_score=4.0,
                      tasks={"scratch": scratch, "transfer": result.tasks["cifar10"]})  # fmt: skip
     write_summary_csv(tmp_path / "summary.csv", [result], ["scratch", "transfer", "other"])
-    lines = (tmp_path / "summary.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("student,name,score,max_score,status,scratch_status")
-    assert lines[1] == f"ana,Ana Peña,3.0,4.0,{result.status},ok,0.5000,0.1000,error,,,missing,,"
+    raw = (tmp_path / "summary.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("student,name,score,max_score,status,borderline_checks,")
+    assert "scratch_test_accuracy_low,scratch_test_accuracy_high,scratch_gap" in lines[0]
+    assert lines[1] == (
+        f"ana,Ana Peña,3.0,4.0,{result.status},,ok,0.5000,,,0.1000,error,,,,,missing,,,,"
+    )
+
+
+def test_summary_csv_neutralises_formulas_and_lists_borderline_checks(tmp_path: Path) -> None:
+    result = read_result(RESULTS / "carlos-broken.json")
+    flagged = replace(result.checks[0], borderline=True)
+    result = replace(result, student="=cmd|' -C calc'!A0", name="+HYPERLINK(1)",
+                     checks=(flagged, *result.checks[1:]))  # fmt: skip
+    write_summary_csv(tmp_path / "summary.csv", [result], ["scratch"])
+    with open(tmp_path / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["student"] == "'=cmd|' -C calc'!A0" and row["name"] == "'+HYPERLINK(1)"
+    assert row["borderline_checks"] == flagged.id
+    scratch = result.tasks["scratch"].metrics
+    assert scratch is not None and scratch.test_accuracy_interval is not None
+    assert float(row["scratch_test_accuracy_low"]) == pytest.approx(
+        scratch.test_accuracy_interval[0], abs=1e-4
+    )

@@ -10,8 +10,16 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from grader.pipeline.provenance import REUSE_KEYS, check_reuse, stale_reason
+from grader.assignment import Assignment
+from grader.pipeline.provenance import (
+    RESCORE_KEYS,
+    REUSE_KEYS,
+    check_reuse,
+    rescore_reason,
+    stale_reason,
+)
 from grader.records import read_result, write_json_atomic
+from grader.spec import load_assignment
 from tests.conftest import FIXTURES, ROOT
 
 STORED = FIXTURES / "results" / "bea-overfit.json"
@@ -76,3 +84,41 @@ def test_every_reuse_key_has_its_reason(tmp_path: Path) -> None:
     assert check_reuse(tmp_path / "missing.json", stored) == (None, None)
     (tmp_path / "cut.json").write_text(STORED.read_text(encoding="utf-8")[:300])
     assert check_reuse(tmp_path / "cut.json", stored)[1].startswith("stored result unreadable")
+
+
+def test_checks_and_titles_only_rescore(tmp_path: Path) -> None:
+    """A result whose training inputs are unchanged is reused; a change of its checks (spec
+    hash) or of the reference solution is re-scored, never retrained."""
+    stored = read_result(STORED).provenance
+    for key in RESCORE_KEYS:
+        changed = replace(stored, **{key: "changed"})
+        assert stale_reason(stored, changed) is None
+        assert (rescore_reason(stored, changed) or "").endswith("re-scored without retraining")
+    assert rescore_reason(stored, replace(stored, date="later")) is None
+    assert not set(RESCORE_KEYS) & set(REUSE_KEYS)
+
+
+def test_spec_hashes_separate_training_from_scoring(tmp_path: Path) -> None:
+    """A threshold, points or title change leaves the training hash (and the base model's
+    cache) alone; an epoch change moves the training hash; a base-model change moves both."""
+    source = FIXTURES / "assignments" / "tiny"
+    first = load_assignment(source)
+
+    def changed(old: str, new: str) -> Assignment:
+        copy = tmp_path / f"copy{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(source, copy)
+        spec = copy / "assignment.toml"
+        text = spec.read_text(encoding="utf-8")
+        assert text.count(old) >= 1, old
+        spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return load_assignment(copy)
+
+    threshold = changed("threshold = 0.2", "threshold = 0.3")
+    assert threshold.spec_hash != first.spec_hash
+    assert (threshold.training_hash, threshold.base_hash) == (first.training_hash, first.base_hash)
+    title = changed('title = "Scratch"', 'title = "From scratch"')
+    assert title.training_hash == first.training_hash
+    epochs = changed("defaults = { epochs = 2, batch_size = 32 }", "defaults = { epochs = 3 }")
+    assert epochs.training_hash != first.training_hash and epochs.base_hash == first.base_hash
+    base = changed("training = { epochs = 2, batch_size = 32 }", "training = { epochs = 3 }")
+    assert base.training_hash != first.training_hash and base.base_hash != first.base_hash

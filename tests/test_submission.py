@@ -1,4 +1,4 @@
-"""Staging a submission, student names, checkpoints and self-check rows: fast, no training."""
+"""Staging a submission, student names and checkpoints: fast, no training."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ import pytest
 
 from grader.errors import ErrorKind
 from grader.messages import Message, render
-from grader.pipeline import resume, selfcheck, submissions
+from grader.pipeline import resume, submissions
 from grader.pipeline.provenance import grader_hash
 from grader.pipeline.submissions import read_student_name, stage
-from grader.pipeline.training import QuickFacts
-from grader.records import BaseReuse, Metrics, SplitCounts, TaskRecord, read_result
-from grader.spec import load_assignment
+from grader.records import Metrics, SplitCounts, TaskRecord, read_result
 from tests.conftest import FIXTURES
 
 SUBMISSIONS = FIXTURES / "submissions"
-TINY = load_assignment(FIXTURES / "assignments" / "tiny")
 SPLIT = SplitCounts("vehicles", (1, 1, 1), (1, 1, 1), (1, 1, 1))
 BLANK = TaskRecord("Scratch", ("a", "b", "c"), SPLIT)
 
@@ -109,31 +106,3 @@ def test_a_trained_checkpoint_needs_its_model_file(tmp_path: Path) -> None:
     assert (work / "scratch" / "model.keras").read_bytes() == b"model"
     (store / "scratch" / "model.keras").unlink()
     assert resume.load_task(store, "scratch", prov, tmp_path / "other") is None
-
-
-def test_self_check_rows_follow_the_failed_step() -> None:
-    message = Message("wrong_input_shape", {"function": "f", "got": "(28, 28, 1)",
-                                            "shape": "(32, 32, 3)"})  # fmt: skip
-    record = BLANK.failed(ErrorKind.WRONG_INPUT_SHAPE, message)
-    rows = {r.check: r.status for r in selfcheck.task_rows(TINY.tasks["scratch"], record, None)}
-    assert rows["returns a Keras model"] == selfcheck.OK
-    assert rows["input shape (32, 32, 3)"] == selfcheck.PROBLEM
-    assert rows["one output unit per class"] == selfcheck.NOT_REACHED
-    custom = Message("custom_objects", {"function": "f", "classes": "a Lambda layer"})
-    scoring = BLANK.failed(ErrorKind.CUSTOM_OBJECTS, custom)
-    last = selfcheck.task_rows(TINY.tasks["scratch"], scoring, None)[-1]
-    assert (last.check, last.status) == ("grades without error", selfcheck.PROBLEM)
-
-
-def test_self_check_hints_and_loss_rows() -> None:
-    facts = QuickFacts(params=150_000, custom_layers=("a Lambda layer",), activation="sigmoid",
-                       base_reuse=BaseReuse(4, 1, 1), loss="categorical_crossentropy")  # fmt: skip
-    ok = replace(BLANK, status="ok")
-    rows = {r.check: r for r in selfcheck.task_rows(TINY.tasks["scratch"], ok, facts)}
-    assert rows["loss matches the output activation"].status == selfcheck.PROBLEM
-    assert rows["parameters within the graded maximum"].detail == (
-        "150,000 > 100,000: this check will score 0"
-    )
-    assert "grading refuses custom" in rows["standard Keras layers only"].detail
-    transfer = {r.check: r for r in selfcheck.task_rows(TINY.tasks["transfer"], ok, facts)}
-    assert transfer["reuses the pre-trained base"].status == selfcheck.PROBLEM

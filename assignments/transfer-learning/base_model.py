@@ -1,4 +1,4 @@
-"""The instructor's base model: a small binary CNN, automobile vs not-automobile.
+"""The instructor's base model: a small CNN that tells the ten CIFAR-10 classes apart.
 
 The grader trains it once on the `base` split (see assignment.toml), caches it, and hands
 every student the trained model, all layers frozen, as `build_transfer(base_model, ...)`.
@@ -20,7 +20,7 @@ def build_base_model(input_shape):
             layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"),
             layers.GlobalAveragePooling2D(name="gap"),
             layers.Dense(64, activation="relu", name="features"),
-            layers.Dense(1, activation="sigmoid", name="is_automobile"),
+            layers.Dense(10, activation="softmax", name="class10"),
         ],
         name="base_model",
     )

@@ -18,11 +18,21 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from grader.messages import errors, feedback, grading, notes
+from grader.messages import (
+    diagnoses,
+    environment,
+    errors,
+    feedback,
+    grading,
+    limits,
+    notebooks,
+    notes,
+    reference,
+)
 
 LANGUAGES = ("en", "es")
 # Each catalog module maps an id to its text in every language; see `catalog()`.
-MODULES = (errors, grading, feedback, notes)
+MODULES = (errors, grading, feedback, notes, diagnoses, notebooks, limits, reference, environment)
 _SPEC = re.compile(r"(?P<sign>[+]?)(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<type>[fd%]?)")
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from grader import codec, protocol
 from grader.errors import ChildOutputError, GradingError
 from grader.messages import render
+from grader.pipeline.provenance import grader_hash
 from grader.pipeline.training import child_failure, read_train_report, train_request
 from grader.records import write_json_atomic
 from grader.sandbox import jobs, levels
@@ -54,7 +55,9 @@ def ensure_base_model(run: Run) -> TrainedBase:
         GradingError: the instructor's base model failed to train.
     """
     assert run.assignment.base_model is not None
-    folder = run.layout.base_model(run.assignment.spec_hash, run.split_key, numerics_key())
+    # Keyed on what its training depends on, the grader's code included (not on thresholds).
+    key = f"{run.assignment.base_hash}-{grader_hash()[:8]}"
+    folder = run.layout.base_model(key, run.split_key, numerics_key())
     cached = _cached(folder)
     if cached is not None:
         return cached

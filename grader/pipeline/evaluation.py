@@ -21,8 +21,9 @@ from grader.layout import CHECK
 from grader.messages import Message
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
 from grader.pipeline.training import Failure, child_failure
-from grader.protocol import EvalResult, redact_paths
+from grader.protocol import EvalResult
 from grader.records import TaskRecord
+from grader.redact import redact_paths
 from grader.sandbox import Outcome, jobs
 from grader.sandbox.childio import read_child_file, read_child_json
 

@@ -8,16 +8,21 @@ import platform
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader import __version__
 from grader.errors import RecordError
-from grader.pipeline.run import Run
 from grader.records import SCHEMA, Provenance, Result, read_result
 from grader.sandbox import levels
 
-# A stored result is reused only when all of these are unchanged.
-REUSE_KEYS = ("grader_version", "grader_hash", "schema", "spec_hash", "split_key",
+if TYPE_CHECKING:  # the run grades the reference solution with this module: no cycle
+    from grader.pipeline.run import Run
+
+# A stored result's trained tasks are reused only when all of these are unchanged.
+REUSE_KEYS = ("grader_version", "grader_hash", "schema", "training_hash", "split_key",
               "submission_hash", "numerics")  # fmt: skip
+# These only change how trained tasks are scored: a change re-scores without retraining.
+RESCORE_KEYS = ("spec_hash", "reference_hash")
 GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
 REPORT_ONLY = ("report",)  # subpackages that only render stored results: not part of reuse
 
@@ -29,6 +34,7 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
         grader_hash=grader_hash(),
         schema=SCHEMA,
         spec_hash=run.assignment.spec_hash,
+        training_hash=run.assignment.training_hash,
         data_fingerprint=run.data_fingerprint,
         split_key=run.split_key,
         submission_hash="" if folder is None else submission_hash(folder),
@@ -42,13 +48,15 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
         cpu=cpu_description(),
         numerics=dict(levels.NUMERICS),
         base_model=None if run.base is None else run.base.provenance(),
+        reference_hash=reference_hash(run),
         date=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
 def reusable(path: Path, expected: Provenance) -> Result | None:
-    """The stored result at `path` when it was made from the same submission, spec, data and
-    grader code; None when it differs, or is missing, unreadable, too old or too new."""
+    """The stored result at `path` when it was trained from the same submission, spec, data
+    and grader code; None when it differs, or is missing, unreadable, too old or too new.
+    Its checks may still need re-scoring: see `rescore_reason`."""
     return check_reuse(path, expected)[0]
 
 
@@ -78,12 +86,30 @@ def stale_reason(stored: Provenance, expected: Provenance) -> str | None:
         "grader_hash": f"graded by other grader code (hash {str(old)[:4]} → {new[:4]}): regrading",
         "grader_version": f"graded by grader {old} (now {new}): regrading",
         "schema": f"stored in result schema {old} (now {new}): regrading",
-        "spec_hash": "assignment spec changed: regrading",
+        "training_hash": "assignment spec changed (data, training or limits): regrading",
         "split_key": "data split changed: regrading",
         "submission_hash": "submission changed: regrading",
         "numerics": "trained with other numeric settings: regrading",
     }
     return reasons.get(key, f"{key} changed: regrading")
+
+
+def rescore_reason(stored: Provenance, expected: Provenance) -> str | None:
+    """Why a reusable result must be scored again (its checks, points, titles or reference
+    changed; its trained tasks still stand), as a progress line; None when it need not be."""
+    changed = [k for k in RESCORE_KEYS if getattr(stored, k) != getattr(expected, k)]
+    if not changed:
+        return None
+    if changed == ["reference_hash"]:
+        return "the reference solution changed: re-scored without retraining"
+    return "assignment checks or titles changed: re-scored without retraining"
+
+
+def reference_hash(run: Run) -> str | None:
+    """The reference solution relative thresholds come from (None: none are, in this run)."""
+    reference = run.assignment.reference
+    resolved = any(c.reference is not None for t in run.assignment.tasks.values() for c in t.checks)
+    return reference.content_hash if reference is not None and resolved else None
 
 
 def submission_hash(folder: Path) -> str:

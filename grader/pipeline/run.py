@@ -1,8 +1,9 @@
 """One grading run: what every stage shares, opened and closed as a context manager.
 
 `open_run(RunConfig(...))` loads the spec once, prepares the cached split and base model,
-finds the isolation level once, and owns the sandbox (its children and uid leases) and the
-private scratch folder; leaving the `with` block releases all of them, whatever happened.
+grades the reference solution (cached) and resolves the thresholds relative to it, finds the
+isolation level once, and owns the sandbox (its children and uid leases) and the private
+scratch folder; leaving the `with` block releases all of them, whatever happened.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from grader import data, sandbox
 from grader.errors import GradingError
-from grader.layout import GRADE, Layout
+from grader.layout import CHECK, GRADE, Layout
 from grader.pipeline.basemodel import TrainedBase, ensure_base_model
+from grader.pipeline.reference import grade_reference
 from grader.sandbox import Isolation, Sandbox, jobs
 from grader.spec import Assignment, load_assignment
 
@@ -67,14 +69,16 @@ class Run:
 
 @contextmanager
 def open_run(config: RunConfig) -> Iterator[Run]:
-    """Prepare a run (spec, split, isolation, base model) and release it on exit.
+    """Prepare a run (spec, split, isolation, base model, reference solution) and release it
+    on exit. A self-check (mode `check`) never grades the reference solution: a student's
+    copy of the assignment has none, and its relative checks stay unresolved.
 
     Raises:
         SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
     """
     assignment = config.assignment
     if not isinstance(assignment, Assignment):
-        assignment = load_assignment(assignment)
+        assignment = load_assignment(assignment, reference_required=config.mode != CHECK)
     sandbox.harden_grader_process()
     layout = Layout.for_output(config.out_dir, assignment.id, config.mode)
     source = data.find_source(config.data_dir)
@@ -95,9 +99,20 @@ def open_run(config: RunConfig) -> Iterator[Run]:
             )
             if assignment.base_model is not None:
                 run = replace(run, base=ensure_base_model(run))
+            if config.mode == GRADE:
+                run = _with_reference(run)
             yield run
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _with_reference(run: Run) -> Run:
+    """The run with its relative thresholds resolved; without a reference solution, an
+    earlier run's copy of one is removed so the class summary does not show it."""
+    if run.assignment.reference is not None:
+        return grade_reference(run)
+    run.layout.reference_result.unlink(missing_ok=True)
+    return run
 
 
 def _isolation(config: RunConfig) -> Isolation:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import checks
+from grader import checks, thresholds
+from grader.checkreport import StepTimes
 from grader.data import IMAGE_SHAPE
 from grader.errors import GradingError, Step
 from grader.layout import CHECK
 from grader.messages import Message, render
+from grader.pipeline import timelimit
+from grader.pipeline.quick import QuickFacts, TaskCheck, check_task
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import grade_submission
-from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, stage
-from grader.pipeline.training import QuickFacts, check_task
-from grader.records import DroppedLine, Result, TaskRecord
+from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, Staged, stage
+from grader.records import Result
+from grader.report.dropped import DroppedGroup, group_dropped
 from grader.spec import Task
 
 OK, PROBLEM, WARNING, NOT_REACHED = "OK", "problem", "warning", "not reached"
@@ -65,10 +68,13 @@ def check_submission(
             assignment_dir, out_dir, data_dir, isolation, memory_cap, CHECK, progress
         )
         with open_run(config) as run:
+            relative = reference_rows(run)
             if full:
+                run = replace(run, assignment=thresholds.without_relative(run.assignment))
                 result = grade_submission(run, folder, slot=0, force=True)
-                return rows_from_result(result), result
-            return quick_rows(run, folder), None
+                more = other_problems(run, folder, result)
+                return rows_from_result(result) + more + relative, result
+            return quick_rows(run, folder) + relative, None
 
 
 def submission_folder(path: Path, tmp: Path) -> Path:
@@ -90,47 +96,89 @@ def submission_folder(path: Path, tmp: Path) -> Path:
 
 def quick_rows(run: Run, folder: Path) -> list[Row]:
     """Build each task's model and train a few steps, in the sandbox grading uses."""
+    staged, found = quick_checks(run, folder, list(run.assignment.tasks.values()))
+    rows = [_dropped_row(group) for group in group_dropped(staged.notebook_dropped)]
+    allow = run.assignment.allow_custom_objects
+    return rows + [row for task, check in found for row in task_rows(task, check, allow)]
+
+
+def quick_checks(
+    run: Run, folder: Path, tasks: list[Task]
+) -> tuple[Staged, list[tuple[Task, TaskCheck]]]:
+    """The submission staged once, and each task's quick check."""
     work = Path(tempfile.mkdtemp(prefix="check-", dir=run.work))
     work.chmod(0o711)
     staged = stage(folder, work / "submission")
-    rows = [_dropped_row(d) for d in staged.notebook_dropped]
-    for task in run.assignment.tasks.values():
+    found = []
+    for task in tasks:
         run.progress(folder.name, task.id, "checking")
-        record, facts = check_task(run, staged, task, work, 0)
-        rows += task_rows(task, record, facts, run.assignment.allow_custom_objects)
-    return rows
+        found.append((task, check_task(run, staged, task, work, 0)))
+    return staged, found
 
 
-def task_rows(
-    task: Task, record: TaskRecord, facts: QuickFacts | None, allow_custom: bool = False
-) -> list[Row]:
-    """Rows for one task: steps passed, the step that failed with its fix, steps not reached,
-    then what the graded checks can already tell about the model built."""
-    rows = step_rows(task.id, record)
-    if record.ok and facts is not None:
-        rows.append(_loss_row(task.id, facts))
+def other_problems(run: Run, folder: Path, result: Result) -> list[Row]:
+    """A full check's failed tasks stopped at their first problem: the quick check's rows
+    for every other one, so a single run names them all."""
+    failed = [task for task in run.assignment.tasks.values() if not result.tasks[task.id].ok]
+    found = quick_checks(run, folder, failed)[1] if failed else []
+    return [
+        row
+        for task, check in found
+        for row in step_rows(task.id, check)
+        if row.status == PROBLEM and row.detail != result.tasks[task.id].error
+    ]
+
+
+def task_rows(task: Task, found: TaskCheck, allow_custom: bool = False) -> list[Row]:
+    """Rows for one task: every step with each of its problems and their fixes (a step that
+    could not run says what it waits on), then what the graded checks can already tell
+    about the model built."""
+    rows = step_rows(task.id, found)
+    facts = found.facts
+    if facts is not None:
+        if facts.loss:
+            rows.append(_loss_row(task.id, facts))
         rows += hint_rows(task, facts)
         if facts.custom_layers:
             rows.append(_custom_row(task.id, facts.custom_layers, allow_custom))
+    if found.times is not None:
+        rows.append(_time_row(task, found.times, found.images))
     return rows
 
 
-def step_rows(task_id: str, record: TaskRecord) -> list[Row]:
-    """One row per worker step: OK up to the step the task failed at, then not reached."""
-    failed_at = None if record.ok or record.error_kind is None else record.error_kind.step
-    rows, reached = [], True
+def _time_row(task: Task, times: StepTimes, images: tuple[int, int]) -> Row:
+    """The whole training's CPU time, estimated from the short epoch, against the budget."""
+    status, detail = timelimit.estimate_verdict(times, task.limits, *images)
+    return Row(task.id, say("limits.selfcheck"), HINTS[status], render(detail, LANGUAGE))
+
+
+def step_rows(task_id: str, found: TaskCheck) -> list[Row]:
+    """One row per worker step (one per problem where it has several): OK, problem, or not
+    reached with the steps it waits on; then any problem no step names (the grader's own)."""
+    rows = []
     for step in STEPS:
-        name = say(f"step.{step.value}", shape=str(IMAGE_SHAPE))
-        if not reached:
-            rows.append(Row(task_id, name, NOT_REACHED))
-        elif step is failed_at:
-            rows.append(Row(task_id, name, PROBLEM, record.error or ""))
-            reached = False
-        else:
+        name = step_name(step)
+        if found.at(step):
+            rows += [Row(task_id, name, PROBLEM, _said(p.message)) for p in found.at(step)]
+        elif step in found.skipped:
+            needs = ", ".join(f"'{step_name(n)}'" for n in found.skipped[step])
+            detail = say("selfcheck.needs", steps=needs) if needs else ""
+            rows.append(Row(task_id, name, NOT_REACHED, detail))
+        elif step in found.checked:
             rows.append(Row(task_id, name, OK))
-    if not record.ok and reached:  # a failure no step names (while scoring)
-        rows.append(Row(task_id, say(f"step.{Step.SCORES.value}"), PROBLEM, record.error or ""))
-    return rows
+        else:
+            rows.append(Row(task_id, name, NOT_REACHED, say("selfcheck.stopped")))
+    name = step_name(Step.SCORES)
+    return rows + [Row(task_id, name, PROBLEM, _said(p.message)) for p in found.at(Step.SCORES)]
+
+
+def step_name(step: Step) -> str:
+    """A step's row name in the table."""
+    return say(f"step.{step.value}", shape=str(IMAGE_SHAPE))
+
+
+def _said(message: Message) -> str:
+    return render(message, LANGUAGE)
 
 
 def hint_rows(task: Task, facts: QuickFacts) -> list[Row]:
@@ -142,6 +190,22 @@ def hint_rows(task: Task, facts: QuickFacts) -> list[Row]:
             name, detail = render(hint.name, LANGUAGE), render(hint.detail, LANGUAGE)
             rows.append(Row(task.id, name, HINTS[hint.status], detail))
     return rows
+
+
+def reference_rows(run: Run) -> list[Row]:
+    """A row per check relative to the instructor's reference solution: only the instructor
+    grades it (the self-check never has the reference), so it is left out here."""
+    return [
+        Row(
+            task.id,
+            say("reference.selfcheck_name", kind=check.kind),
+            WARNING,
+            say("reference.selfcheck"),
+        )
+        for task in run.assignment.tasks.values()
+        for check in task.checks
+        if check.relative
+    ]
 
 
 def _custom_row(task_id: str, custom: tuple[str, ...], allowed: bool) -> Row:
@@ -177,7 +241,9 @@ def rows_from_result(result: Result) -> list[Row]:
     return rows
 
 
-def _dropped_row(line: DroppedLine) -> Row:
-    detail = say("selfcheck.dropped_detail", cell=line.cell, line=line.line, code=line.code,
-                 reason=line.reason)  # fmt: skip
+def _dropped_row(group: DroppedGroup) -> Row:
+    """One row per reason notebook lines were left out (the result file lists every line)."""
+    where = render(group.where, LANGUAGE)
+    detail = say("selfcheck.dropped_group", where=where, code=group.code,
+                 reason=group.reason_english)  # fmt: skip
     return Row("-", say("selfcheck.dropped"), WARNING, detail)

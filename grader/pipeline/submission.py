@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader import verdicts
 from grader.errors import ErrorKind
@@ -16,8 +17,7 @@ from grader.layout import CHECK
 from grader.messages import Message, render
 from grader.pipeline import resume
 from grader.pipeline.evaluation import evaluate_tasks
-from grader.pipeline.provenance import check_reuse, provenance
-from grader.pipeline.run import Run
+from grader.pipeline.provenance import check_reuse, provenance, rescore_reason
 from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
 from grader.pipeline.training import empty_record, train_task
 from grader.records import (
@@ -29,6 +29,9 @@ from grader.records import (
     TaskRecord,
     write_json_atomic,
 )
+
+if TYPE_CHECKING:  # the run grades the reference solution with this module: no cycle
+    from grader.pipeline.run import Run
 
 LOG_TAIL_CHARS = 16_000  # of a grader error's traceback, kept in the task's log
 
@@ -43,8 +46,7 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
     path = run.layout.result(student)
     stored, why_not = (None, None) if force else check_reuse(path, prov)
     if stored is not None:
-        run.progress(student, "-", "unchanged since last run: result reused")
-        return stored
+        return _reuse(run, folder, stored, prov)
     if why_not:
         run.progress(student, "-", why_not)
     store = run.layout.partial(student)
@@ -65,6 +67,21 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
     return result
 
 
+def _reuse(run: Run, folder: Path, stored: Result, prov: Provenance) -> Result:
+    """A stored result as it is, or its trained tasks scored again under changed checks."""
+    why = rescore_reason(stored.provenance, prov)
+    if why is None:
+        run.progress(folder.name, "-", "unchanged since last run: result reused")
+        return stored
+    specs = run.assignment.tasks
+    tasks = {t: replace(r, title=specs[t].title) for t, r in stored.tasks.items()}
+    kept = replace(stored.provenance, spec_hash=prov.spec_hash, reference_hash=prov.reference_hash)
+    result = build_result(run, folder, tasks, kept, stored.notebook_dropped)
+    write_json_atomic(run.layout.result(folder.name), result)
+    run.progress(folder.name, "-", why)
+    return result
+
+
 def _train_tasks(
     run: Run, staged: Staged, store: Path, prov: Provenance, work: Path, slot: int
 ) -> dict[str, TaskRecord]:
@@ -79,6 +96,8 @@ def _train_tasks(
             record = train_task(run, staged, task, work, slot)
             resume.save_task(store, task.id, prov, record, work)
             kind = f" ({record.error_kind.code})" if record.error_kind else ""
+            if record.ok and record.stopped_by:  # flagged: the last completed epoch is scored
+                kind = f" (time limit: epoch {record.epochs}/{record.planned_epochs} scored)"
             run.progress(staged.student, task.id, f"trained: {record.status}{kind}")
         tasks[task.id] = record
     return tasks

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from grader import fonts
 from grader.errors import ErrorKind, GradingError
 from grader.messages import Message
 from grader.notebook import NotebookError, notebook_to_module
@@ -57,7 +58,18 @@ def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
 
 
 def read_student_name(folder: Path) -> StudentName:
-    """The name from `student.toml`, else the folder name (with a warning saying why)."""
+    """The name from `student.toml`, else the folder name (with a warning saying why); a
+    name with characters no installed font can draw carries a warning naming them."""
+    name = _name_from_toml(folder)
+    missing = fonts.missing_glyphs(name.name) if name.warning is None else ()
+    if missing:
+        return StudentName(
+            name.name, Message("name.missing_glyphs", {"chars": fonts.describe(missing)})
+        )
+    return name
+
+
+def _name_from_toml(folder: Path) -> StudentName:
     path = folder / "student.toml"
     if not path.is_file():
         return StudentName(folder.name)

@@ -11,22 +11,38 @@ from pathlib import Path
 
 from grader.records import Result
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[str]) -> None:
-    """One row per student: score, and per task status, test accuracy and gap."""
+    """One row per student: score, borderline checks to review, and per task status, test
+    accuracy with its 95 % interval, and gap.
+
+    UTF-8 with a byte-order mark, so that Excel reads "Núñez" as written; text cells that a
+    spreadsheet would run as a formula are prefixed with an apostrophe.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = ["student", "name", "score", "max_score", "status"]
+    header = ["student", "name", "score", "max_score", "status", "borderline_checks"]
     for task in task_ids:
-        header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_gap"]
+        header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_test_accuracy_low"]
+        header += [f"{task}_test_accuracy_high", f"{task}_gap"]
     writer.writerow(header)
     for r in sorted(results, key=lambda r: r.student):
+        borderline = " ".join(check.id for check in r.checks if check.borderline)
+        text = [safe_cell(r.student), safe_cell(r.name)]
         writer.writerow(
-            [r.student, r.name, r.score, r.max_score, r.status, *_task_cells(r, task_ids)]
+            [*text, r.score, r.max_score, r.status, borderline, *_task_cells(r, task_ids)]
         )
     tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")
     os.replace(tmp, path)
+
+
+def safe_cell(text: str) -> str:
+    """`text`, with a leading apostrophe when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _task_cells(result: Result, task_ids: Sequence[str]) -> list[str]:
@@ -34,11 +50,14 @@ def _task_cells(result: Result, task_ids: Sequence[str]) -> list[str]:
     for task_id in task_ids:
         task = result.tasks.get(task_id)
         if task is None:
-            cells += ["missing", "", ""]
+            cells += ["missing", "", "", "", ""]
             continue
         m = task.metrics
         accuracy, gap = (None, None) if m is None else (m.test_accuracy, m.gap)
-        cells += [task.status, _fmt(accuracy), _fmt(gap)]
+        low, high = (None, None)
+        if m is not None and m.test_accuracy_interval is not None:
+            low, high = m.test_accuracy_interval
+        cells += [task.status, _fmt(accuracy), _fmt(low), _fmt(high), _fmt(gap)]
     return cells
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader import codec, data, protocol
 from grader.errors import ChildOutputError, ErrorKind
-from grader.messages import LANGUAGES, Message, render
+from grader.messages import LANGUAGES, Message, diagnoses, render
 from grader.messages import errors as error_texts
+from grader.pipeline import timelimit
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
-from grader.records import BaseReuse, SplitCounts, TaskRecord
+from grader.pipeline.timelimit import Stop
+from grader.records import SplitCounts, TaskRecord
 from grader.sandbox import Limits, Outcome, jobs
 from grader.sandbox.childio import read_child_json
 from grader.spec import Task
@@ -19,20 +21,11 @@ from grader.spec import Task
 if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
     from grader.pipeline.run import Run
 
-QUICK_SECONDS = 60  # a self-check trains a few steps only
 REPORT_MAX_BYTES = 2**20
 Failure = tuple[ErrorKind, Message]
-
-
-@dataclass(frozen=True)
-class QuickFacts:
-    """What the self-check reads from a quick training child besides the record."""
-
-    params: int
-    custom_layers: tuple[str, ...]
-    activation: str
-    base_reuse: BaseReuse | None
-    loss: str
+# ids a worker may report (a missing module, a name only a left-out notebook line set)
+CHILD_MESSAGES = error_texts.TEXTS.keys() | diagnoses.TEXTS.keys() | {
+    "import_error.missing_module", "notebook.dropped_name"}  # fmt: skip
 
 
 def empty_record(run: Run, task: Task) -> TaskRecord:
@@ -48,61 +41,48 @@ def empty_record(run: Run, task: Task) -> TaskRecord:
     return TaskRecord(title=task.title, classes=tuple(split.classes), split=counts)
 
 
-def train_task(
-    run: Run, staged: Staged, task: Task, work: Path, slot: int, *, quick: bool = False
-) -> TaskRecord:
-    """Run the student's build + fit for one task in an isolated child; never raises.
-
-    With `quick`, the child builds the model and trains a few steps only (self-check).
-    """
-    return _train(run, staged, task, work, slot, quick)[0]
-
-
-def check_task(
-    run: Run, staged: Staged, task: Task, work: Path, slot: int
-) -> tuple[TaskRecord, QuickFacts | None]:
-    """The self-check's quick training of one task, and what it tells about the model."""
-    record, facts = _train(run, staged, task, work, slot, quick=True)
-    if facts is None:
-        return record, None
-    quick = QuickFacts(
-        facts.params, facts.custom_layers, facts.activation, facts.base_reuse, facts.loss
-    )
-    return record, quick
-
-
-def _train(
-    run: Run, staged: Staged, task: Task, work: Path, slot: int, quick: bool
-) -> tuple[TaskRecord, protocol.TrainFacts | None]:
+def train_task(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> TaskRecord:
+    """Run the student's build + fit for one task in an isolated child; never raises."""
     record = empty_record(run, task)
     if staged.failure is not None:
-        return record.failed(*staged.failure), None
-    job = _staged_job(run, staged, task, work, slot)
-    request = train_request(
-        job,
-        run,
-        call="base" if task.uses_base else "shape",
-        function=task.function,
-        classes=record.classes,
-        defaults=codec.from_json(protocol.Defaults, codec.to_json(task.defaults)),
-        limits=codec.from_json(protocol.TrainLimits, codec.to_json(task.limits)),
-        module_file=job.inputs / "submission" / SUBMISSION_FILE,
-        task=task.id,
-        quick=quick,
-    )
+        return record.failed(*staged.failure)
+    job = staged_job(run, staged, task, work, slot)
     outcome = jobs.run_job(
         job,
         "grader.worker.train",
-        codec.to_json(request),
-        wall_seconds=_budget(task, quick) + task.limits.startup_seconds,
+        codec.to_json(task_request(run, job, task)),
+        wall_seconds=timelimit.wall_backstop(task.limits),
+        cpu_seconds=timelimit.process_cpu(task.limits),
         memory_gb=task.limits.memory_gb,
         on_line=lambda line: run.progress(staged.student, task.id, line[16:]),
     )
     record = replace(record, log_tail=jobs.log_tail(outcome))
-    return _read_training(job, task, outcome, record, work / task.id, quick)
+    return _read_training(job, task, outcome, record, work / task.id)
 
 
-def _staged_job(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
+def task_request(
+    run: Run, job: jobs.Job, task: Task, *, quick: bool = False
+) -> protocol.TrainRequest:
+    """The request of one task's training child (`quick`: the self-check's)."""
+    split = run.assignment.splits[task.split]
+    return train_request(
+        job,
+        run,
+        call="base" if task.uses_base else "shape",
+        function=task.function,
+        classes=tuple(split.classes),
+        defaults=codec.from_json(protocol.Defaults, codec.to_json(task.defaults)),
+        limits=replace(
+            codec.from_json(protocol.TrainLimits, codec.to_json(task.limits)),
+            cpu_seconds=0.0 if quick else timelimit.cpu_budget(task.limits),
+        ),
+        module_file=job.inputs / "submission" / SUBMISSION_FILE,
+        task=task.id,
+        quick=quick,
+    )
+
+
+def staged_job(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
     """A job folder holding the submission, the task's train and validation arrays, the base."""
     job = jobs.new_job(work, task.id, run.sandbox, slot)
     copy_tree(staged.folder, job.inputs / "submission")
@@ -141,41 +121,58 @@ def train_request(
         out=job.inside(job.outputs),
         base_model=job.inside(job.inputs / "base.keras") if call == "base" else None,
         quick=quick,
+        allow_custom_objects=run.assignment.allow_custom_objects,
     )
 
 
-def _budget(task: Task, quick: bool) -> int:
-    return QUICK_SECONDS if quick else task.limits.max_seconds
-
-
 def _read_training(
-    job: jobs.Job, task: Task, outcome: Outcome, record: TaskRecord, kept: Path, quick: bool
-) -> tuple[TaskRecord, protocol.TrainFacts | None]:
-    failure = ended_early(outcome, _budget(task, quick))
+    job: jobs.Job, task: Task, outcome: Outcome, record: TaskRecord, kept: Path
+) -> TaskRecord:
+    stop = timelimit.stopped_by(outcome)
+    if stop is not None and not outcome.disk_exceeded:
+        return _stopped(job, task, outcome, record, kept, stop)
+    failure = ended_early(outcome, task.limits.max_seconds)
     if failure is not None:
-        return record.failed(*failure), None
+        return record.failed(*failure)
     try:
         report = read_train_report(job)
     except ChildOutputError as exc:
-        return record.failed(ErrorKind.CRASH, crash_message(outcome, str(exc))), None
+        return record.failed(ErrorKind.CRASH, crash_message(outcome, str(exc)))
     except codec.DecodeError as exc:
-        return record.failed(*_unusable(str(exc))), None
+        return record.failed(*unusable(str(exc)))
     if report.error is not None:
-        return record.failed(*child_failure(report.error)), None
+        return record.failed(*child_failure(report.error))
     if report.trained is None:
-        return record.failed(*_unusable("train.json reports neither a model nor an error")), None
+        return record.failed(*unusable("train.json reports neither a model nor an error"))
     facts = report.trained
     try:
-        if facts.history.epochs > (1 if quick else task.limits.max_epochs):
+        if facts.history.epochs > task.limits.max_epochs:
             raise ChildOutputError(f"history has {facts.history.epochs} epochs")
-        if not quick:
-            jobs.take_output(job, "model.keras", kept / "model.keras")
-            if task.uses_base:
-                jobs.take_output(job, "built.keras", kept / "built.keras")
+        jobs.take_output(job, "model.keras", kept / "model.keras")
+        if task.uses_base:
+            jobs.take_output(job, "built.keras", kept / "built.keras")
     except ChildOutputError as exc:
-        return record.failed(*_unusable(str(exc))), None
-    trained = _trained(record, facts)
-    return (trained if quick else replace(trained, seconds=outcome.seconds)), facts
+        return record.failed(*unusable(str(exc)))
+    return replace(_trained(record, facts), seconds=outcome.seconds)
+
+
+def _stopped(
+    job: jobs.Job, task: Task, outcome: Outcome, record: TaskRecord, kept: Path, stop: Stop
+) -> TaskRecord:
+    """A child stopped at a time limit: the model of its last completed epoch, if it saved one,
+    as the assignment's `on_timeout` says."""
+    facts = timelimit.read_progress(job, task.limits.max_epochs)
+    if facts is None or not timelimit.take_checkpoint(
+        job, facts.history.epochs, kept / "model.keras"
+    ):
+        return record.failed(*timelimit.no_epoch(stop, task.limits))
+    if task.uses_base:
+        try:
+            jobs.take_output(job, "built.keras", kept / "built.keras")
+        except ChildOutputError as exc:
+            return record.failed(*unusable(str(exc)))
+    trained = replace(_trained(record, facts), seconds=outcome.seconds)
+    return timelimit.stopped(trained, stop, task.limits)
 
 
 def read_train_report(job: jobs.Job) -> protocol.TrainReport:
@@ -202,10 +199,13 @@ def _trained(record: TaskRecord, facts: protocol.TrainFacts) -> TaskRecord:
         optimizer=facts.optimizer,
         loss=facts.loss,
         label_format=facts.label_format,
+        planned_epochs=facts.planned_epochs or None,
+        cpu_seconds=facts.cpu_seconds or None,
     )
 
 
-def _unusable(detail: str) -> Failure:
+def unusable(detail: str) -> Failure:
+    """A child's report the grader cannot use."""
     return ErrorKind.BAD_OUTPUT, Message("bad_output.training", {"error": detail[:2000]})
 
 
@@ -247,7 +247,7 @@ def child_failure(error: protocol.ErrorReport) -> Failure:
     message = Message(error.message_id, dict(error.params))
     if kind.code != error.kind:
         unknown = f"a child reported the unknown error kind {error.kind!r:.40}"
-    elif error.message_id not in error_texts.TEXTS or not _renders(message):
+    elif error.message_id not in CHILD_MESSAGES or not _renders(message):
         unknown = f"a child reported the unknown message {error.message_id!r:.80}"
     else:
         return kind, message

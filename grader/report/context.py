@@ -7,13 +7,13 @@ text stored beside it, and the id is remembered in `Texts.missing`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.checks import KINDS
 from grader.errors import RecordError
 from grader.messages import Message, number, render
 from grader.records import AssignmentInfo, CheckResult, Result, TaskRecord
+from grader.report.dropped import group_dropped
+from grader.report.feedback import compare_to, feedback_messages
 from grader.report.i18n import heading, say, strings
 
 PROVENANCE_KEYS = (
@@ -37,33 +37,6 @@ class Texts:
         except (KeyError, IndexError, ValueError):  # unknown id, language or parameter
             self.missing.add(message.id)
             return english
-
-
-def overfit_epoch(history: Mapping[str, Sequence[float]] | None) -> int | None:
-    """The 1-based epoch after which validation loss rose for good while training loss fell.
-
-    None when validation loss ends at (or within 2% of) its minimum, or training loss did
-    not keep falling after that epoch.
-    """
-    if not history or len(history.get("val_loss", ())) < 3:
-        return None
-    val, train = history["val_loss"], history["loss"]
-    best = min(range(len(val)), key=val.__getitem__)
-    if best >= len(val) - 1 or val[-1] <= val[best] * 1.02:
-        return None
-    return best + 1 if train[-1] < train[best] else None
-
-
-def compare_to(check: CheckResult) -> str | None:
-    """The task a comparing check measures its own task against, else None.
-
-    Results written before `compare_to` was stored take the kind's default (what the
-    spec assumed when the key was left out).
-    """
-    kind = KINDS.get(check.kind)
-    if kind is None or not kind.compares:
-        return None
-    return check.compare_to or kind.default_compare_to
 
 
 def compared_pairs(result: Result) -> list[tuple[str, str]]:
@@ -118,39 +91,6 @@ def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
     return rows
 
 
-def feedback_messages(result: Result, task_id: str) -> list[Message]:
-    """What to tell the student about one task, from this submission's own numbers."""
-    task = result.tasks[task_id]
-    if not task.ok:
-        return []
-    messages: list[Message] = []
-    notes: list[Message] = []
-    epoch = overfit_epoch(task.history)
-    if epoch is not None:
-        messages.append(Message("feedback.overfit_epoch", {"epoch": epoch}))
-    for check in result.checks:
-        if check.task != task_id or check.observed is None:
-            continue
-        notes += check.note_messages  # borderline results, paired counts, partial credit
-        if check.passed:
-            continue
-        params = {"observed": check.observed, "threshold": check.threshold,
-                  "short": check.threshold - check.observed,
-                  "other": compare_to(check) or ""}  # fmt: skip
-        kind = KINDS.get(check.kind)
-        feedback_id = kind.feedback_id() if kind else f"feedback.{check.kind}"
-        messages.append(Message(feedback_id, params))
-    val_acc = (task.history or {}).get("val_accuracy", ())
-    if len(val_acc) >= 3 and val_acc[-1] > max(val_acc[:-1]) and epoch is None:
-        messages.append(Message("feedback.still_rising"))
-    return (messages or [Message("feedback.all_passed")]) + notes
-
-
-def task_feedback(result: Result, task_id: str, language: str) -> list[str]:
-    """The feedback sentences of one task, in `language`."""
-    return [render(m, language) for m in feedback_messages(result, task_id)]
-
-
 def comparisons(result: Result, language: str) -> dict[str, list[dict[str, str]]]:
     """Comparison pages, keyed by the task whose section they follow."""
     pages: dict[str, list[dict[str, str]]] = {}
@@ -187,10 +127,10 @@ def student_context(result: Result) -> dict[str, Any]:
         "comparisons": comparisons(result, language),
         "provenance": _provenance(result, words),
         "name_warning": _name_warning(result, texts),
-        "dropped": [
-            {"where": say(language, "dropped_line", cell=d.cell, line=d.line), "code": d.code,
-             "reason": texts.render(d.reason_message, d.reason)}
-            for d in result.notebook_dropped
+        "dropped": [  # grouped by reason; the result file keeps every line
+            {"where": texts.render(g.where, ""), "code": g.code,
+             "reason": texts.render(g.reason, g.reason_english)}
+            for g in group_dropped(result.notebook_dropped)
         ],
         "missing_messages": texts.missing,
     }  # fmt: skip
@@ -209,6 +149,9 @@ def _task(result: Result, task_id: str, task: TaskRecord, texts: Texts) -> dict[
         "training": say(language, "training", epochs=task.epochs, batch=task.batch_size,
                         optimizer=task.optimizer, loss=task.loss, seconds=task.seconds)
         if task.ok else "",
+        # training stopped at its time limit, the last completed epoch scored (flagged)
+        "stopped": texts.render(task.limit_message, task.limit_note or "")
+        if task.ok and task.stopped_by else "",
     }  # fmt: skip
 
 
@@ -267,10 +210,12 @@ def summary_context(results: list[Result], language: str) -> dict[str, Any]:
                texts.render(t.error_message, t.error or ""))
               for r in ordered for tid, t in r.tasks.items() if not t.ok]  # fmt: skip
     warnings = {r.student: _name_warning(r, texts) for r in ordered}
+    stopped = [(r.student, tid, texts.render(t.limit_message, t.limit_note or ""))
+               for r in ordered for tid, t in r.tasks.items() if t.ok and t.stopped_by]  # fmt: skip
     return {
         "t": strings(language), "lang": language, "results": ordered, "task_ids": task_ids,
         "pass_rates": [_pass_rate(checks, texts) for checks in by_id.values()],
-        "failed": failed, "name_warnings": warnings,
+        "failed": failed, "stopped": stopped, "name_warnings": warnings,
         "pairs": list(dict.fromkeys(p for r in ordered for p in compared_pairs(r))),
         "borderline": _borderline_rows(ordered, texts),
         "assignment": ordered[0].assignment if ordered else AssignmentInfo("", "", language),

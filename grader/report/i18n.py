@@ -88,10 +88,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "scatter": "{first} vs {second} (one point per student)",
         "pass_rate": "Pass rate per check",
         "failed_tasks": "Failed tasks",
+        "stopped_tasks": "Training stopped at its time limit (the last completed epoch scored)",
         "borderline": "borderline",
         "borderline_checks": "Borderline checks to review",
         "borderline_intro": "The threshold lies inside the 95% interval of the measured value: "
         "the measurement cannot tell whether the student met it.",
+        "reference_solution": "Reference solution",
+        "reference_intro": "Your own solution, graded like a submission on the same images "
+        "(students never see it or these figures). Score: {score}.",
+        "reference_thresholds": "Thresholds relative to it",
+        "reference_value": "its value",
+        "offset": "offset",
         "interval": "95% interval",
         "intervals_note": "In brackets: the 95% interval of each accuracy (Wilson; for the gap, "
         "Newcombe's), from the number of images it was measured on.",
@@ -188,10 +195,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "scatter": "{first} frente a {second} (un punto por estudiante)",
         "pass_rate": "Porcentaje de aprobados por comprobación",
         "failed_tasks": "Tareas con error",
+        "stopped_tasks": "Entrenamientos detenidos en su límite de tiempo (se puntuó la última "
+        "época completa)",
         "borderline": "al límite",
         "borderline_checks": "Comprobaciones al límite que revisar",
         "borderline_intro": "El umbral cae dentro del intervalo del 95 % del valor medido: la "
         "medida no permite saber si el estudiante lo alcanzó.",
+        "reference_solution": "Solución de referencia",
+        "reference_intro": "Tu propia solución, corregida como una entrega con las mismas "
+        "imágenes (los estudiantes no la ven ni ven estas cifras). Nota: {score}.",
+        "reference_thresholds": "Umbrales relativos a ella",
+        "reference_value": "su valor",
+        "offset": "desplazamiento",
         "interval": "intervalo del 95 %",
         "intervals_note": "Entre paréntesis: el intervalo del 95 % de cada exactitud (Wilson; "
         "para la brecha, Newcombe), según el número de imágenes con que se midió.",

@@ -22,6 +22,7 @@ from grader.records import Result, read_result
 from grader.report import plots
 from grader.report.context import compared_pairs, student_context, summary_context
 from grader.report.i18n import heading
+from grader.report.reference import reference_section, stored_reference
 from grader.resources import templates_dir
 
 log = logging.getLogger(__name__)
@@ -148,11 +149,13 @@ def render_class_summary(results: list[Result], where: Layout | Path) -> list[Pa
     """Write the class summary (PDF) and index (HTML) for the instructor.
 
     `where` is a `Layout` (its `summary_pdf` and `index_html`), or the folder holding
-    `reports/`, where `summary.pdf` and `index.html` are written.
+    `reports/`, where `summary.pdf` and `index.html` are written. The reference solution's
+    figures come from the layout's `reference_result`, when the grading had one.
     """
     layout = where if isinstance(where, Layout) else Layout(where.parent, where.name)
     language = results[0].assignment.language if results else "en"
     context = summary_context(results, language)
+    context["reference"] = reference_section(stored_reference(layout), language)
     context["charts"] = _summary_plots(context, language)
     context["reports_href"] = Path(
         os.path.relpath(layout.reports, layout.index_html.parent)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import Limits, Mount, Outcome, Sandbox, memcap
+from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, memcap
 from grader.sandbox.childio import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -93,9 +93,11 @@ def run_job(
     *,
     wall_seconds: float,
     memory_gb: float,
+    cpu_seconds: float | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Write the request into `in/` and run the worker module on it."""
+    """Write the request into `in/` and run the worker module on it (`cpu_seconds`: the
+    child's whole CPU time, RLIMIT_CPU; by default a multiple of `wall_seconds`)."""
     request_file = job.inputs / "request.json"
     request_file.write_text(json.dumps(worker_request(job, request, memory_gb)))
     request_file.chmod(0o644)
@@ -104,7 +106,7 @@ def run_job(
         job.inside(request_file),
         mounts=job.mounts,
         workdir=job.outputs,
-        limits=Limits(wall_seconds=wall_seconds, memory_bytes=int(memory_gb * 2**30)),
+        limits=Limits(wall_seconds, int(memory_gb * 2**30), cpu_seconds=cpu_seconds),
         slot=job.slot,
         on_line=on_line,
     )
@@ -127,6 +129,5 @@ def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_M
 
 
 def log_tail(outcome: Outcome, lines: int = 30) -> str:
-    """The child's last output lines, without progress chatter."""
-    kept = [ln for ln in outcome.log_tail.splitlines() if not ln.startswith("GRADER-PROGRESS")]
-    return "\n".join(kept[-lines:])
+    """The child's last output lines, without progress chatter and start-up noise."""
+    return logs.readable_tail(outcome.log_tail, lines)

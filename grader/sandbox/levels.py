@@ -24,6 +24,8 @@ WORKER_CODE = (
     "codec.py",
     "errors.py",
     "protocol.py",
+    "checkreport.py",
+    "redact.py",
     "labels.py",
     "scoring.py",
     "stats.py",

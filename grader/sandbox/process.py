@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import resource
 import signal
@@ -35,6 +36,7 @@ class Limits:
     max_file_bytes: int = 256 * 2**20
     max_open_files: int = 1024
     scratch_bytes: int = 512 * 2**20  # all files in the writable folder together
+    cpu_seconds: float | None = None  # RLIMIT_CPU (whole process); None: from wall_seconds
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int 
 
 def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> None:
     cpu = int(limits.wall_seconds * (os.cpu_count() or 1)) + 60
+    if limits.cpu_seconds is not None:  # a training child's budget (the worker lowers it)
+        cpu = math.ceil(limits.cpu_seconds)
     rlimits = [
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_NPROC, limits.max_processes),

@@ -7,6 +7,7 @@ from typing import Any
 
 from grader.errors import ErrorKind, StudentError
 from grader.protocol import TrainRequest
+from grader.worker.diagnose import private_model, student_error
 from grader.worker.runtime import describe, signature
 
 EXPECTED = {  # how each kind of call reads in a message
@@ -34,10 +35,8 @@ def build(module: Any, request: TrainRequest, base: Any) -> Any:
     try:
         return fn(*args)
     except BaseException as exc:  # noqa: BLE001 - the student's function failed
-        error = describe(exc)
-        raise StudentError(
-            ErrorKind.BUILD_ERROR, "build_error", function=name, expected=expected, error=error
-        ) from None
+        kind = ErrorKind.BUILD_ERROR
+        raise student_error(exc, kind, "build_error", function=name, expected=expected) from None
 
 
 def _check_signature(fn: Any, name: str, expected: str, args: tuple) -> None:
@@ -59,17 +58,44 @@ def validate_model(model: Any, request: TrainRequest) -> None:
     Raises:
         StudentError: not a model, wrong input or output shape, or too many parameters.
     """
-    import keras
+    usable_model(model, request)
+    problems = model_problems(model, request)
+    if problems:
+        raise problems[0]
 
+
+def usable_model(model: Any, request: TrainRequest) -> None:
+    """A Keras model of an accepted kind, built for this task's images: what every later
+    check reads.
+
+    Raises:
+        StudentError: not a model, a kind of model grading refuses, or one these images
+            cannot build.
+    """
+    _check_class(model, request)
+    _ensure_built(model, request.function, tuple(request.input_shape))
+
+
+def model_problems(model: Any, request: TrainRequest) -> list[StudentError]:
+    """The input shape, output shape and parameter count of a usable model, each checked on
+    its own: every problem, in `validate_model`'s order (the self-check names them all)."""
     name, shape = request.function, tuple(request.input_shape)
-    if not isinstance(model, keras.Model):
-        raise StudentError(
-            ErrorKind.NOT_A_MODEL, "not_a_model", function=name, type=type(model).__name__
-        )
-    _ensure_built(model, name, shape)
-    _check_input(model, name, shape)
-    _check_output(model, name, request.classes)
-    params, limit = model.count_params(), request.limits.max_params
+    checks = [
+        lambda: _check_input(model, name, shape),
+        lambda: _check_output(model, name, request.classes),
+        lambda: _check_params(model, name, request.limits.max_params),
+    ]
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except StudentError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _check_params(model: Any, name: str, limit: int) -> None:
+    params = model.count_params()
     if params > limit:
         raise StudentError(
             ErrorKind.TOO_MANY_PARAMS,
@@ -77,6 +103,33 @@ def validate_model(model: Any, request: TrainRequest) -> None:
             function=name,
             params=int(params),
             max_params=limit,
+        )
+
+
+def _check_class(model: Any, request: TrainRequest) -> None:
+    """A keras.Model of Keras' own classes (Sequential, functional), not a subclass of it."""
+    import keras
+
+    cls, name = type(model), request.function
+    if private_model(model):
+        raise StudentError(
+            ErrorKind.NOT_A_MODEL,
+            "not_a_model.private_keras",
+            function=name,
+            type=cls.__name__,
+            module=cls.__module__.split(".engine")[0],
+        )
+    if not isinstance(model, keras.Model):
+        raise StudentError(ErrorKind.NOT_A_MODEL, "not_a_model", function=name, type=cls.__name__)
+    if not cls.__module__.startswith("keras."):  # the student's own subclass
+        rule = "subclassed_allowed" if request.allow_custom_objects else "subclassed"
+        shape = str(tuple(request.input_shape))
+        raise StudentError(
+            ErrorKind.NOT_A_MODEL,
+            f"not_a_model.{rule}",
+            function=name,
+            type=cls.__name__,
+            shape=shape,
         )
 
 

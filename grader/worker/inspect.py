@@ -77,10 +77,18 @@ def custom_classes_in(config: Any) -> set[str]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             module, name = node.get("module"), node.get("class_name")
+            # A keras.Model subclass is written with "module": null
+            foreign = module is None if "module" in node else False
             if isinstance(name, str) and (
-                name == "Lambda" or (isinstance(module, str) and not module.startswith("keras"))
+                name == "Lambda"
+                or foreign
+                or (isinstance(module, str) and not module.startswith("keras"))
             ):
-                found.add(f"{name} (from {module})" if name != "Lambda" else "a Lambda layer")
+                found.add(
+                    "a Lambda layer"
+                    if name == "Lambda"
+                    else (f"{name} (from {module})" if module else name)
+                )
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

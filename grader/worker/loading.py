@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ErrorKind, StudentError
+from grader.worker import linemap
+from grader.worker.diagnose import student_error
 from grader.worker.inspect import custom_classes_in
-from grader.worker.runtime import describe, first_line
+from grader.worker.packages import missing_module_error
+from grader.worker.runtime import first_line
 
 
 def import_submission(path: Path) -> Any:
@@ -39,9 +42,10 @@ def import_submission(path: Path) -> Any:
             ErrorKind.SYNTAX_ERROR, "syntax_error", file=path.name, line=exc.lineno, error=exc.msg
         ) from None
     except BaseException as exc:  # noqa: BLE001 - anything at import time is the student's error
-        raise StudentError(
-            ErrorKind.IMPORT_ERROR, "import_error", file=path.name, error=describe(exc)
-        ) from None
+        file = linemap.notebook_name(str(path)) or path.name  # the file the student wrote
+        missing = missing_module_error(exc, file)
+        kind = ErrorKind.IMPORT_ERROR
+        raise missing or student_error(exc, kind, "import_error", file=file) from None
     return module
 
 
@@ -56,14 +60,39 @@ def student_objects(submission: Path) -> dict[str, Any]:
 
 
 def load_base(path: str) -> Any:
-    """The instructor's base model, whole and with every layer frozen."""
+    """The instructor's base model, whole, every layer frozen, `.input`/`.output` defined."""
     import keras
 
     base = keras.models.load_model(path, compile=False)
-    base.trainable = False
+    base.trainable = False  # `base_model.trainable = True` then unfreezes it, as in Keras' guide
     for layer in base.layers:
         layer.trainable = False
+    define_input(base)
     return base
+
+
+def define_input(model: Any) -> None:
+    """Give a Sequential the `.input` and `.output` tf.keras gave it (Keras 3 does not).
+
+    A Keras 3 Sequential has `inputs` and its layers have outputs, but `.input`/`.output`
+    raise until the model is called. Calling it once on its own input tensor defines both on
+    the graph its layers belong to, so the tutorials' `keras.Model(base.input,
+    base.layers[-2].output)` is connected; `layers` and everything else are unchanged.
+    Its first layer is given the `input_shape` a Sequential looks for, so that
+    `keras.Sequential(base.layers[:-1] + [...])` is built at once (`count_params()` works).
+    """
+    import keras
+
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1 or not model.layers:
+        return
+    try:
+        model.input  # noqa: B018 - a functional model (or one already called) has it
+    except AttributeError:
+        model(inputs[0])
+    first = model.layers[0]
+    if not isinstance(first, keras.layers.InputLayer) and not hasattr(first, "input_shape"):
+        first.input_shape = tuple(inputs[0].shape)
 
 
 def load_model(path: str, function: str, custom: dict[str, Any] | None) -> Any:

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 from grader import codec
 from grader.errors import ErrorKind, StudentError
-from grader.protocol import Confinement, ErrorReport, redact_paths
+from grader.protocol import Confinement, ErrorReport
+from grader.redact import redact_paths
+from grader.worker import linemap, tracelog
 
 Request = TypeVar("Request")
 
@@ -47,6 +49,7 @@ def run(
         confine(getattr(request, "landlock", None))  # before any student code is imported
         report = work(request)
     except StudentError as exc:
+        tracelog.print_cause(exc, raw.get("submission"))  # the log's last lines show it
         report = failed(raw, error_report(exc))
     except Exception as exc:  # noqa: BLE001 - a grader bug: the log gets the traceback
         traceback.print_exc(file=sys.stderr)
@@ -59,8 +62,16 @@ def run(
 
 
 def error_report(exc: StudentError) -> ErrorReport:
-    """A student's problem as it crosses to the host: kind, message id, parameters."""
-    return ErrorReport(exc.kind.code, exc.message_id, dict(exc.params))
+    """A student's problem as it crosses to the host: kind, message id, parameters.
+
+    A NameError on a name that only a left-out notebook line set names that line instead.
+    """
+    params = dict(exc.params)
+    dropped = linemap.dropped_name(exc.__context__)
+    if dropped is not None:
+        params = {"error": params.get("error", ""), **dropped}
+        return ErrorReport(exc.kind.code, "notebook.dropped_name", params)
+    return ErrorReport(exc.kind.code, exc.message_id, params)
 
 
 def internal_error(exc: BaseException) -> ErrorReport:
@@ -93,10 +104,18 @@ def limit_gpu_memory(memory_mb: int | None) -> None:
 
 def describe(exc: BaseException) -> str:
     """`Type: message` plus the submission line that raised it, for the student."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "submission" in f.filename]
-    where = f" (submission line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
     text = str(exc).strip().splitlines()
-    return redact_paths(f"{type(exc).__name__}: {text[0][:300] if text else ''}{where}")
+    return redact_paths(f"{type(exc).__name__}: {text[0][:300] if text else ''}{where(exc)}")
+
+
+def where(exc: BaseException) -> str:
+    """` (submission line N: `code`)` (in a notebook: `cell N, line M`): the student's line
+    that raised `exc`, or ``."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "submission" in f.filename]
+    if not frames:
+        return ""
+    line = frames[-1]
+    return redact_paths(f" ({linemap.where(line.filename, line.lineno or 0)}: `{line.line}`)")
 
 
 def first_line(exc: BaseException) -> str:

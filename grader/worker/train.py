@@ -8,9 +8,11 @@ Run as: python -m grader.worker.train REQUEST.json
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,12 @@ from grader import codec, labels
 from grader.errors import ErrorKind, StudentError
 from grader.protocol import Defaults, ErrorReport, History, TrainFacts, TrainReport, TrainRequest
 from grader.worker import runtime
+from grader.worker.budget import Budget, checkpoints, drop_checkpoints
 from grader.worker.build import build, validate_model
-from grader.worker.inspect import (
-    count_reused,
-    custom_classes_in,
-    output_activation,
-    serialized_config,
-    unsavable,
-)
+from grader.worker.inspect import output_activation, unsavable
 from grader.worker.loading import import_submission, load_base
 
-QUICK_SAMPLE = 64  # images the self-check trains on: enough for two steps, NaN and shape errors
+QUICK_SAMPLE = 256  # images the self-check trains on: NaN, shape errors, steps to time (8 of 32)
 SPLITS = ("x_train", "y_train", "x_val", "y_val")  # all this child gets: no test split
 
 
@@ -53,37 +50,61 @@ def _failed(raw: dict[str, Any], error: ErrorReport) -> TrainReport:
 
 
 def train(request: TrainRequest) -> TrainReport:
-    """Import, build, check, compile and fit the student's model; save it for scoring."""
-    data = _setup(request)
+    """Import, build, check, compile and fit the student's model; save it for scoring.
+
+    With a CPU budget (`request.limits.cpu_seconds`), everything from the import on is
+    charged but the grader's saves, and each completed epoch leaves a checkpoint.
+    """
+    data = setup(request)
+    cpu = Budget(request.limits.cpu_seconds) if request.limits.cpu_seconds else None
     module = import_submission(Path(request.submission))
     settings = training_settings(module, request)
     base = load_base(request.base_model) if request.call == "base" and request.base_model else None
     model = build(module, request, base)
     validate_model(model, request)
-    extras = _quick_facts(model, base) if request.quick else {}
     out = Path(request.out)
-    if base is not None and not request.quick:  # reuse is checked on the model as built
-        _save(model, out / "built.keras")
-    loss, fmt = _compile(model, request.defaults)
-    history = _fit(
-        model, data, fmt, request, replace(settings, epochs=1) if request.quick else settings
-    )
-    if not request.quick:
+    if base is not None:  # reuse is checked on the model as built
+        with _uncharged(cpu):
+            _save(model, out / "built.keras")
+    loss, fmt = compile_model(model, request.defaults)
+    facts = _facts_of(model, settings, loss, fmt)
+    saver = [checkpoints(out, cpu, facts)] if cpu is not None else []
+    history = fit(model, data, fmt, request, settings, saver)
+    charged = cpu.charged() if cpu else 0.0
+    with _uncharged(cpu):
         _save(model, out / "model.keras")
-    facts = TrainFacts(
-        history=history,
-        batch_size=settings.batch_size,
-        optimizer=type(model.optimizer).__name__.lower(),
-        loss=loss,
-        label_format=fmt,
-        params=int(model.count_params()),
-        activation=output_activation(model),
-        **extras,
-    )
-    return TrainReport(trained=facts)
+    drop_checkpoints(out)
+    return TrainReport(trained=facts(history, charged))
 
 
-def _setup(request: TrainRequest) -> dict[str, np.ndarray]:
+def _facts_of(
+    model: Any, settings: Settings, loss: str, fmt: str
+) -> Callable[[History, float], TrainFacts]:
+    """What the report says of this model once trained for a history (at a CPU cost)."""
+    optimizer = type(model.optimizer).__name__.lower()
+    params, activation = int(model.count_params()), output_activation(model)
+
+    def facts(history: History, cpu_seconds: float) -> TrainFacts:
+        return TrainFacts(
+            history=history,
+            batch_size=settings.batch_size,
+            optimizer=optimizer,
+            loss=loss,
+            label_format=fmt,
+            params=params,
+            activation=activation,
+            planned_epochs=settings.epochs,
+            cpu_seconds=cpu_seconds,
+        )
+
+    return facts
+
+
+def _uncharged(budget: Budget | None) -> contextlib.AbstractContextManager[None]:
+    return budget.paused() if budget is not None else contextlib.nullcontext()
+
+
+def setup(request: TrainRequest) -> dict[str, np.ndarray]:
     """Seeds, determinism and the GPU cap, before any student code; then the arrays."""
     import keras
     import tensorflow as tf
@@ -92,13 +113,6 @@ def _setup(request: TrainRequest) -> dict[str, np.ndarray]:
     keras.utils.set_random_seed(request.seed)
     tf.config.experimental.enable_op_determinism()
     return _load_inputs(Path(request.data), sample=QUICK_SAMPLE if request.quick else None)
-
-
-def _quick_facts(model: Any, base: Any) -> dict[str, Any]:
-    """What the self-check warns about before grading would refuse it."""
-    custom = tuple(sorted(custom_classes_in(serialized_config(model))))
-    reuse = count_reused(base, model) if base is not None else None
-    return {"custom_layers": custom, "base_reuse": reuse}
 
 
 def _load_inputs(folder: Path, sample: int | None = None) -> dict[str, np.ndarray]:
@@ -158,7 +172,7 @@ def _setting(request: TrainRequest, key: Any, value: Any) -> int:
     return value
 
 
-def _compile(model: Any, defaults: Defaults) -> tuple[str, str]:
+def compile_model(model: Any, defaults: Defaults) -> tuple[str, str]:
     """Compile with the student's optimizer and loss (or the defaults); the label format."""
     import keras
 
@@ -206,8 +220,16 @@ def _callbacks(settings: Settings) -> list[Any]:
     return callbacks
 
 
-def _fit(model: Any, data: dict, fmt: str, request: TrainRequest, settings: Settings) -> History:
-    """`model.fit` on the training split, validated on the validation split.
+def fit(
+    model: Any,
+    data: dict,
+    fmt: str,
+    request: TrainRequest,
+    settings: Settings,
+    extra: Sequence[Any] = (),
+) -> History:
+    """`model.fit` on the training split, validated on the validation split (`extra`: more
+    Keras callbacks, e.g. the per-epoch checkpoints).
 
     Raises:
         StudentError: training raised, or the loss became NaN.
@@ -220,7 +242,7 @@ def _fit(model: Any, data: dict, fmt: str, request: TrainRequest, settings: Sett
             validation_data=(data["x_val"], labels.encode(data["y_val"], fmt, n)),
             epochs=settings.epochs,
             batch_size=settings.batch_size,
-            callbacks=_callbacks(settings),
+            callbacks=[*_callbacks(settings), *extra],
             verbose=0,
             shuffle=True,
         )

@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 TRAINING = {
-    "scratch": {"epochs": 30, "batch_size": 32, "early_stopping_patience": 6},
+    "scratch": {"epochs": 40, "batch_size": 32, "early_stopping_patience": 10},
     "transfer": {"epochs": 30, "batch_size": 32, "early_stopping_patience": 6},
     "cifar10": {"epochs": 12, "batch_size": 64, "early_stopping_patience": 3},
 }
@@ -40,7 +40,7 @@ def build_scratch(input_shape, num_classes):
 
 
 def build_transfer(base_model, num_classes):
-    # Keep every pre-trained layer but the binary output; fine-tune only the last
+    # Keep every pre-trained layer but the 10-class output; fine-tune only the last
     # convolution and the feature layer, with a small learning rate, on augmented images.
     for layer in base_model.layers[-4:-1]:
         layer.trainable = True

@@ -1,0 +1,189 @@
+"""A training child's CPU-time budget, and the checkpoint it leaves after every epoch.
+
+The budget counts the process's CPU time (user + system, all its threads: the scheduler's
+exact count, `time.process_time`) from the moment the student's module is imported, never
+the wall clock: a loaded machine makes training slower, not more expensive. A watchdog
+thread started before any student code ends the process with SIGXCPU once the budget is
+spent; the grader's own saves are not charged (`Budget.paused`). Behind it, RLIMIT_CPU is
+lowered here to the budget plus `SAVE_ALLOWANCE` (the kernel's own, tick-sampled count):
+code that silences the watchdog buys no more than that, and an unprivileged process cannot
+raise the limit again.
+
+After each completed epoch the model is saved to `epoch-<n>.keras` (Keras' zip format: a
+JSON config and HDF5 weights, loaded in safe mode, never unpickled) and `progress.json`, a
+`TrainReport` of the epochs so far, names it: a child stopped at its budget or at the
+wall-clock backstop is scored from there by the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from grader import codec
+from grader.checkreport import StepTimes
+from grader.protocol import History, TrainFacts, TrainReport
+
+SAVE_ALLOWANCE = 120  # CPU-seconds of the grader's saves a training may need (not charged)
+WATCH_SECONDS = 0.05  # how often the watchdog looks: a stop lands within ~0.1 CPU-second
+PROGRESS = "progress.json"
+CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
+# bound before student code runs (it could patch the modules); the watchdog uses only these
+_cpu, _thread_cpu = time.process_time, time.thread_time
+_sleep, _kill, _pid = time.sleep, os.kill, os.getpid()
+
+
+def checkpoint_name(epochs: int) -> str:
+    """The file holding the model after `epochs` completed epochs."""
+    return f"epoch-{epochs}.keras"
+
+
+class Budget:
+    """The CPU time a training may use from now on; SIGXCPU ends the process there."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = _cpu()
+        self.uncharged = 0.0  # the pausing thread's own CPU time in `paused` blocks
+        self._pausing = False
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        wanted = math.ceil(self.started + seconds + SAVE_ALLOWANCE)
+        hard = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        resource.setrlimit(resource.RLIMIT_CPU, (max(1, hard - 1), hard))
+        threading.Thread(target=self._watch, name="grader-cpu-budget", daemon=True).start()
+
+    def charged(self) -> float:
+        """CPU-seconds charged so far."""
+        return round(max(0.0, _cpu() - self.started - self.uncharged), 2)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Run the grader's own work (saving a model) without charging it: the time of the
+        thread doing it is refunded, the process's other threads (e.g. tf.data fetching the
+        next batches meanwhile) are charged as usual. The budget does not end inside."""
+        self._pausing, begin = True, _thread_cpu()
+        try:
+            yield
+        finally:
+            self.uncharged += _thread_cpu() - begin
+            self._pausing = False
+
+    def _watch(self) -> None:
+        while True:
+            _sleep(WATCH_SECONDS)
+            if not self._pausing and self.charged() > self.seconds:
+                _kill(_pid, signal.SIGXCPU)  # default action: the process ends, signalled
+
+
+def checkpoints(out: Path, budget: Budget, facts: Callable[[History, float], TrainFacts]) -> Any:
+    """A Keras callback saving the model and `progress.json` after each completed epoch.
+
+    `facts(history, cpu_seconds)` makes the report of a model trained for `history`.
+    """
+    import keras
+
+    class Checkpoints(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.curves: dict[str, list[float]] = {k: [] for k in CURVES}
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            for key in CURVES:
+                self.curves[key].append(float((logs or {}).get(key, math.nan)))
+            try:
+                history = History(**{k: tuple(v) for k, v in self.curves.items()})
+            except codec.DecodeError:  # NaN (training fails on it) or a missing curve
+                return
+            charged = budget.charged()
+            with budget.paused():
+                save_checkpoint(self.model, out, facts(history, charged))
+
+    return Checkpoints()
+
+
+def step_timer() -> Any:
+    """A Keras callback timing each training and validation step in CPU time (self-check);
+    after `fit`, its `times(epochs, batch_size)` is the measurement, or None (no step)."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.marks: dict[str, list[float]] = {"train": [], "val": []}
+            self.epoch = [0.0, 0.0]  # CPU at the epoch's begin and end
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch[0] = _cpu()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch[1] = _cpu()
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            if not self.marks["train"]:
+                self.marks["train"].append(_cpu())
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self.marks["train"].append(_cpu())
+
+        def on_test_begin(self, logs: dict | None = None) -> None:
+            self.marks["val"] = [_cpu()]
+
+        def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self.marks["val"].append(_cpu())
+
+        def times(self, epochs: int, batch_size: int) -> StepTimes | None:
+            train, val = self.marks["train"], self.marks["val"]
+            (first_train, train_step), (first_val, val_step) = _steps(train), _steps(val)
+            if first_train == 0:
+                return None
+            # around the steps: before the first, between training and validation, after
+            steps = (train[-1] - train[0]) + (val[-1] - val[0] if val else 0.0)
+            overhead = max(0.0, round(self.epoch[1] - self.epoch[0] - steps, 4))
+            return StepTimes(
+                first_train, train_step, first_val, val_step, epochs, batch_size, overhead
+            )
+
+    return StepTimer()
+
+
+def _steps(marks: list[float]) -> tuple[float, float]:
+    """(first step, each later step) from CPU marks: start, then the end of every step. With
+    one step only, it stands for the later ones too (an overestimate: it includes tracing)."""
+    if len(marks) < 2:
+        return 0.0, 0.0
+    first = marks[1] - marks[0]
+    later = (marks[-1] - marks[1]) / (len(marks) - 2) if len(marks) > 2 else first
+    return round(first, 4), round(later, 4)
+
+
+def save_checkpoint(model: Any, out: Path, facts: TrainFacts) -> None:
+    """Save the model, then name it in `progress.json`, then drop the previous checkpoint.
+
+    A child killed at any moment leaves a `progress.json` naming a whole file.
+    """
+    epochs = facts.history.epochs
+    try:
+        model.save(out / checkpoint_name(epochs))
+    except Exception:  # noqa: BLE001 - e.g. a layer without get_config: the final save says so
+        return
+    tmp = out / f".{PROGRESS}.tmp"
+    tmp.write_text(json.dumps(codec.to_json(TrainReport(trained=facts)), allow_nan=False))
+    os.replace(tmp, out / PROGRESS)
+    with contextlib.suppress(OSError):
+        (out / checkpoint_name(epochs - 1)).unlink()
+
+
+def drop_checkpoints(out: Path) -> None:
+    """Remove the checkpoints of a training that ended normally (its model is saved whole)."""
+    for path in [*out.glob("epoch-*.keras"), out / PROGRESS]:
+        with contextlib.suppress(OSError):
+            path.unlink()
