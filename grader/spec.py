@@ -59,6 +59,7 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
     base = _read_base(r.sub("base_model"), splits, directory) if "base_model" in data else None
     if base is None and any(t.uses_base for t in tasks.values()):
         raise r.fail("base_model", "<missing>", "a [base_model] table, since a task has uses_base")
+    base_code = b"" if base is None else (directory / base.file).read_bytes()  # read once
     reference = None
     if "reference" in data:
         reference = spec_checks.read_reference(r.sub("reference"), directory, reference_required)
@@ -77,9 +78,9 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
             check=lambda v: v in checks.BORDERLINE_POLICIES,
             expected=f"one of {list(checks.BORDERLINE_POLICIES)}",
         ),
-        spec_hash=_spec_hash(raw, directory, base),
-        training_hash=_training_hash(data, directory, base),
-        base_hash=_base_hash(data, directory, base),
+        spec_hash=_spec_hash(raw, base_code),
+        training_hash=_training_hash(data, base_code),
+        base_hash=_base_hash(data, base, base_code),
         reference=reference,
     )
 
@@ -242,7 +243,7 @@ SCORING_ONLY = ("title", "language", "borderline", "reference")
 SCORING_ONLY_IN_TASK = ("title", "checks")
 
 
-def _training_hash(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
+def _training_hash(data: dict[str, Any], base_code: bytes) -> str:
     """A hash of what the trained models depend on: the spec without its checks, titles and
     policies (`SCORING_ONLY`), plus the base model's code."""
     kept = {k: v for k, v in data.items() if k not in SCORING_ONLY}
@@ -251,24 +252,21 @@ def _training_hash(data: dict[str, Any], directory: Path, base: BaseModel | None
         task_id: {k: v for k, v in table.items() if k not in SCORING_ONLY_IN_TASK}
         for task_id, table in tasks.items()
     }
-    return _hash_json(kept, directory, base)
+    return _hash_json(kept, base_code)
 
 
-def _base_hash(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
+def _base_hash(data: dict[str, Any], base: BaseModel | None, base_code: bytes) -> str:
     """A hash of what the base model depends on: its table, its split's table, seed, code."""
     if base is None:
         return ""
     kept = {"base_model": data["base_model"], "split": data["splits"][base.split]}
-    return _hash_json({**kept, "seed": data.get("seed")}, directory, base)
+    return _hash_json({**kept, "seed": data.get("seed")}, base_code)
 
 
-def _hash_json(data: dict[str, Any], directory: Path, base: BaseModel | None) -> str:
-    raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return _spec_hash(raw, directory, base)
+def _hash_json(data: dict[str, Any], base_code: bytes) -> str:
+    return _spec_hash(json.dumps(data, sort_keys=True, default=str).encode(), base_code)
 
 
-def _spec_hash(raw: bytes, directory: Path, base: BaseModel | None) -> str:
-    digest = hashlib.sha256(raw)
-    if base is not None:  # the base model's code is part of the spec
-        digest.update((directory / base.file).read_bytes())
-    return digest.hexdigest()[:16]
+def _spec_hash(raw: bytes, base_code: bytes) -> str:
+    """A hash of the spec's bytes and the base model's code (part of the spec)."""
+    return hashlib.sha256(raw + base_code).hexdigest()[:16]
