@@ -38,6 +38,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)
+	$(PY) -m benchmarks.hostile_memory $(DATA_FLAG)
 
 # All three run, every problem is shown; the target fails when any of them did.
 lint: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.floor import DEFAULT_SHARE
 from grader.records import ReferenceThreshold
 
 CIFAR10_CLASSES = (
@@ -142,6 +143,9 @@ class Assignment:
     allow_custom_objects: bool
     spec_hash: str  # everything in the spec: thresholds, points and titles included
     borderline: str = "flag"  # what a borderline check earns: checks.BORDERLINE_POLICIES
+    # share of the way from chance to a perfect score below which a task's checks that do
+    # not measure learning earn nothing (`grader.floor`; 0: off)
+    learning_floor: float = DEFAULT_SHARE
     reference: Reference | None = None  # thresholds may be relative to it
     # What trained models depend on (spec minus checks, titles and policies; base code): a
     # change elsewhere re-scores stored results without retraining.

@@ -3,8 +3,8 @@
 Each measured value carries its 95 % interval (`grader.stats`); a check whose threshold lies
 inside that interval is *borderline*: it is scored as the assignment's `borderline` policy
 says and flagged, never silently flipped. A check may give partial credit on a ramp
-(`partial_from`). A kind with a measured value may take a threshold relative to the
-instructor's reference solution (`grader.thresholds`); a kind is bound to resolved ones only.
+(`partial_from`). A measured kind may take a threshold relative to the reference solution
+(`grader.thresholds`); a kind not measuring learning counts above the floor (`grader.floor`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ class AssignmentSpec(Protocol):
     @property
     def borderline(self) -> str: ...
 
+    @property
+    def learning_floor(self) -> float: ...
+
 
 class Facts(Protocol):
     """What the quick self-check knows of a built model before any grading."""
@@ -93,6 +96,9 @@ class CheckKind:
     default_compare_to: ClassVar[str | None] = None  # None: `compare_to` is required
     ramps: ClassVar[bool] = True  # may give partial credit: spec key `partial_from`
     relative: ClassVar[bool] = True  # threshold may be `{ reference = offset }` (measured value)
+    # measures learning (an accuracy): judged as it is; any other kind counts only when its
+    # task (and the task it compares with) is above the learning floor (`grader.floor`)
+    learning: ClassVar[bool] = False
 
     def __init__(self, check: Check) -> None:
         self.check = check
@@ -184,7 +190,7 @@ class CheckKind:
 
 
 class MinTestAccuracy(CheckKind):
-    name, bounds = "min_test_accuracy", DIFFERENCE
+    name, bounds, learning = "min_test_accuracy", DIFFERENCE, True
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.metrics is None else task.metrics.test_accuracy
@@ -194,7 +200,7 @@ class MinTestAccuracy(CheckKind):
 
 
 class MinValAccuracy(CheckKind):
-    name, bounds = "min_val_accuracy", ACCURACY
+    name, bounds, learning = "min_val_accuracy", ACCURACY, True
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         return None if task.metrics is None else task.metrics.val_accuracy

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader import __version__, resources, sandbox
+from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
 from grader.layout import CHECK, Layout
@@ -81,12 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return INTERRUPTED
-    except Exception:
+    except Exception as exc:
+        if (full := disk_full(exc)) is not None:  # e.g. while caching the data or staging
+            print(f"error: {_lines(full)}", file=sys.stderr)
+            return USAGE
         print(
             f"internal error in grader {__version__}, please report it with the traceback below:",
             file=sys.stderr,
         )
-        traceback.print_exc()
+        print(_lines(traceback.format_exc()), file=sys.stderr)  # it may quote a file name
         return BUG
 
 
@@ -113,29 +117,33 @@ def _data_dir(args: argparse.Namespace) -> Path | None:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from grader.outlock import output_lock
+    from grader.pipeline.folders import student_key
     from grader.pipeline.grading import grade_assignment
     from grader.pipeline.submissions import find_submissions
 
     assignment = load_assignment(args.assignment)
     layout = Layout.for_output(args.out, assignment.id)
     isolation = _start(args)
-    students = [folder.name for folder in find_submissions(args.submissions, args.only)]
-    with ProgressDisplay(students=students, tasks=list(assignment.tasks)) as progress:
-        results = grade_assignment(
-            assignment,
-            submissions=args.submissions,
-            out_dir=args.out,
-            data_dir=_data_dir(args),
-            jobs_count=args.jobs,
-            only=args.only,
-            force=args.force,
-            progress=progress,
-            **isolation,
-        )
-        progress.finish(results)
-    print(results_table(results, list(assignment.tasks)))
-    print(f"\nresults: {layout.results}/  summary: {layout.summary_csv}")
-    return OK if args.no_reports else _render_all(layout)
+    folders = find_submissions(args.submissions, args.only)
+    students = [student_key(folder.name) for folder in folders]
+    with output_lock(layout, "grade"):  # held from grading through the reports
+        with ProgressDisplay(students=students, tasks=list(assignment.tasks)) as progress:
+            results = grade_assignment(
+                assignment,
+                submissions=args.submissions,
+                out_dir=args.out,
+                data_dir=_data_dir(args),
+                jobs_count=args.jobs,
+                only=args.only,
+                force=args.force,
+                progress=progress,
+                **isolation,
+            )
+            progress.finish(results)
+        print(results_table(results, list(assignment.tasks)))
+        print(f"\nresults: {layout.results}/  summary: {layout.summary_csv}")
+        return OK if args.no_reports else _render_all(layout)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -160,7 +168,7 @@ def _check(args: argparse.Namespace) -> int:
               "(the instructor grades on a hidden test split)")  # fmt: skip
         layout = Layout.for_output(args.out, graded.assignment.id, CHECK)
         for path in render_student_report(graded, layout):
-            print(f"report: {path}")
+            print(f"report: {_lines(path)}")
     problems = sum(row.status == PROBLEM for row in rows)
     print(f"\n{problems} problem(s) found." if problems else "\nNo problems found.")
     return FAILED if problems else OK
@@ -218,7 +226,7 @@ def _packages(isolation: sandbox.Isolation) -> int:
 
     report = probe_packages(isolation)
     print("student packages (imported in a sandboxed child, as a submission imports them):")
-    print("\n".join(package_lines(report)))
+    print(_lines("\n".join(package_lines(report))))  # a child's words
     return FAILED if report.failed or report.error else OK
 
 

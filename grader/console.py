@@ -17,22 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.records import Result
-
-# Escape sequences (CSI, OSC, DCS/PM/APC/SOS, two-byte ESC x, 8-bit CSI) and every other
-# control or bidi-override character: text from a submission must not drive the terminal.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?"
-)
-_BLANKS = re.compile(r"[\t\n\r\v\f\u2028\u2029]+")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-NAME_WIDTH = 40
-
-
-def clean(text: object, limit: int | None = 300) -> str:
-    """`text` with escape sequences and control characters removed, cut to `limit` chars."""
-    value = _CONTROLS.sub("", _BLANKS.sub(" ", _ESCAPES.sub("", str(text))))
-    return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
+from grader.safetext import clean as clean  # re-exported: what the CLI cleans with
+from grader.safetext import clean_name
 
 
 def safe_markup(text: object, limit: int | None = 300) -> str:
@@ -108,10 +94,10 @@ class ProgressDisplay:
         self.live_mode = self.console.is_terminal
         self.lock = threading.Lock()
         self.clock, self.started = clock, clock()
-        self.tasks = [clean(t, NAME_WIDTH) for t in tasks]
+        self.tasks = [clean_name(t) for t in tasks]
         self.cells: dict[str, dict[str, Cell]] = {}
         for student in students:
-            self._row(clean(student, NAME_WIDTH))
+            self._row(clean_name(student))
         self.note = ""
         self.live: Live | None = None
         self.closed = False
@@ -134,7 +120,7 @@ class ProgressDisplay:
             self.console.print(self.status_line(), markup=False, highlight=False)
 
     def __call__(self, student: str, task: str, message: str) -> None:
-        student, task = clean(student, NAME_WIDTH), clean(task, NAME_WIDTH)
+        student, task = clean_name(student), clean_name(task)
         message = clean(message)
         with self.lock:
             self._update(student, task, message)
@@ -181,12 +167,12 @@ class ProgressDisplay:
         """Set every cell of these results to scored, or to its error kind."""
         with self.lock:
             for result in map(as_result, results):
-                row = self._row(clean(result.student, NAME_WIDTH))
+                row = self._row(clean_name(result.student))
                 for task_id, record in result.tasks.items():
-                    old = row.get(clean(task_id, NAME_WIDTH), Cell())
+                    old = row.get(clean_name(task_id), Cell())
                     kind = record.error_kind.code if record.error_kind else record.status
                     new = Cell(SCORED if record.ok else ERROR, "" if record.ok else kind, old.fresh)
-                    row[clean(task_id, NAME_WIDTH)] = new
+                    row[clean_name(task_id)] = new
 
     def counts(self) -> tuple[int, int, int]:
         """Cells finished, cells in all, cells finished by training in this run."""
@@ -247,7 +233,7 @@ def results_table(results: Sequence[Result | Mapping[str, Any]], task_ids: list[
     header = ["student", "score"] + [f"{t} acc/gap" for t in task_ids] + ["status"]
     rows = [header]
     for result in sorted(map(as_result, results), key=lambda r: r.student):
-        row = [clean(result.student, NAME_WIDTH), f"{result.score:g}/{result.max_score:g}"]
+        row = [clean_name(result.student), f"{result.score:g}/{result.max_score:g}"]
         row += [_task_cell(result, task) for task in task_ids]
         rows.append([*row, clean(result.status)])
     return _aligned(rows)
@@ -259,7 +245,7 @@ def _task_cell(result: Result, task_id: str) -> str:
         return "-"
     if task.ok and task.metrics is not None:
         return f"{task.metrics.test_accuracy:.3f}/{task.metrics.gap:+.3f}"
-    return clean(task.error_kind.code if task.error_kind else task.status, NAME_WIDTH)
+    return clean_name(task.error_kind.code if task.error_kind else task.status)
 
 
 def _aligned(rows: list[list[str]]) -> str:
@@ -291,7 +277,7 @@ def check_table(rows: Sequence[CheckRow]) -> str:
     width = max((len(clean(r.check)) for r in rows), default=10)
     for row in rows:
         mark = MARKS.get(row.status, "?  ")
-        line = f"{mark}{clean(row.task, NAME_WIDTH):<9} {clean(row.check):<{width}}  {row.status}"
+        line = f"{mark}{clean_name(row.task):<9} {clean(row.check):<{width}}  {clean(row.status)}"
         detail = clean(row.detail, 1000) if row.detail and row.status != "OK" else ""
         lines.append(line + (f"\n{'':13}{detail}" if detail else ""))
     return "\n".join(lines)

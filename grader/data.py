@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import manifest
 from grader.errors import DataError
 from grader.spec import CIFAR10_CLASSES, Assignment, Split, share_count
 
@@ -156,30 +157,71 @@ def split_key(assignment: Assignment, source: DataSource) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare_splits(assignment: Assignment, source: DataSource, splits_root: Path) -> Path:
+def prepare_splits(
+    assignment: Assignment,
+    source: DataSource,
+    splits_root: Path,
+    note: Callable[[str], None] | None = None,
+) -> Path:
     """Build every split once and cache it; return `splits_root/<key>/`.
 
-    Each split gets a folder of `.npy` arrays (images uint8, labels int32). A cache hit
-    decodes nothing; the folder is written under a temporary name and renamed, so an
-    interrupted run never leaves a half-written cache behind.
+    Each split gets a folder of `.npy` arrays (images uint8, labels int32) and the cache a
+    manifest of their content hashes (`grader.manifest`), checked on every call. A cache hit
+    decodes nothing; a damaged cache, or one without a manifest, is built again (the split is
+    a function of the data and the spec), with a `note` saying why. The folder is written
+    under a temporary name and renamed, so an interrupted run never leaves half a cache.
+
+    Raises:
+        DataError: the split could not be written (disk, permissions): names the folder.
     """
     target = splits_root / split_key(assignment, source)
-    if (target / "complete.json").is_file():
+    expected = [f"{s}/{n}.npy" for s in assignment.splits for n in ARRAY_NAMES]
+    why = manifest.problem(target, expected) if target.exists() else None
+    if target.exists() and why is None:
         return target
+    before = manifest.recorded(target)
+    if why is not None and note is not None:
+        note(f"cached split {target.name}: {why}; rebuilding it from {source.description}")
+    try:
+        after = _build(assignment, source, target, expected)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(
+            f"Could not build the data split {target} ({why or 'not built yet'}): {exc}. "
+            f"Check that {source.description} is readable and that {splits_root} is writable "
+            f"with room to spare, delete {target}, and run again."
+        ) from None
+    changed = sorted(k for k in after if before is not None and after[k] != before.get(k))
+    if changed and note is not None:  # the same data, decoded otherwise (another Pillow?)
+        note(
+            f"the rebuilt split differs from the one first recorded ({changed[0]}): results "
+            "graded on the old one are not regraded by themselves; pass --force to regrade"
+        )
+    return target
+
+
+def _build(
+    assignment: Assignment, source: DataSource, target: Path, expected: list[str]
+) -> dict[str, str]:
+    """Write the split arrays and their manifest, then put them in place at `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
     try:
-        selections = select_images(assignment, source)
-        for name, arrays in selections.items():
+        for name, arrays in select_images(assignment, source).items():
             (staging / name).mkdir()
             for array_name, array in arrays.items():
                 np.save(staging / name / f"{array_name}.npy", array, allow_pickle=False)
-        (staging / "complete.json").write_text(json.dumps({"data": source.description}))
-        os.replace(staging, target) if not target.exists() else shutil.rmtree(staging)
+        hashes = manifest.record(staging, expected, data=source.description)
+        if target.exists():  # a damaged cache: set aside in one step, removed after
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=".damaged-"))
+            os.replace(target, old / target.name)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return hashes
 
 
 def select_images(assignment: Assignment, source: DataSource) -> dict[str, dict[str, np.ndarray]]:

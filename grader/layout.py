@@ -8,6 +8,8 @@ OUT/<assignment>/results/<student>.json   graded results
 OUT/<assignment>/reference/result.json    the reference solution's, for the class summary only
 OUT/<assignment>/partial/<mode>/<student> per-task checkpoints of an unfinished submission
 OUT/<assignment>/reports/<student>.pdf    reports; summary.csv, summary.pdf, index.html
+OUT/<assignment>/{results,reports}/removed/  those of submission folders no longer there
+OUT/<assignment>/.grader.lock             held by the grader writing there (one at a time)
 OUT/<assignment>/check/...                the same for student self-checks
 ```
 """
@@ -72,6 +74,21 @@ class Layout:
     @property
     def index_html(self) -> Path:
         return self.out / "index.html"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (flock) by the grader writing into this mode's folder (`grader.outlock`)."""
+        return self.out / ".grader.lock"
+
+    @property
+    def removed_results(self) -> Path:
+        """Results of submission folders no longer there: kept, but in no summary."""
+        return self.results / "removed"
+
+    @property
+    def removed_reports(self) -> Path:
+        """Their reports, likewise."""
+        return self.reports / "removed"
 
     def result(self, student: str) -> Path:
         return self.results / f"{student}.json"

@@ -8,13 +8,12 @@ which grader made it. A failed task is built by one constructor, `TaskRecord.fai
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from grader import codec
+from grader.atomic import write_atomic
 from grader.errors import ErrorKind, RecordError
 from grader.messages import Message, render
 from grader.protocol import Layer as LayerRow
@@ -125,6 +124,9 @@ class CheckResult:
     notes: tuple[str, ...] = ()  # further notes in English (paired counts, borderline, ramp)
     note_messages: tuple[Message, ...] = ()  # the same by id: what reports render
     reference: ReferenceThreshold | None = None  # a threshold relative to the reference (4)
+    # False: its model is below the learning floor (`grader.floor`), so the check earns
+    # nothing whatever it measured; `note_messages[0]` says why
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -275,18 +277,10 @@ def read_result(path: Path) -> Result:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(codec.to_json(data), fh, indent=1, ensure_ascii=False, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON (mode 0o600) so that readers see the old file or the new one, never half
+    of one (`atomic.write_atomic`; a full disk raises its `OutputError`)."""
+    text = json.dumps(codec.to_json(data), indent=1, ensure_ascii=False, allow_nan=False)
+    write_atomic(path, text, private=True)
 
 
 __all__ = ["SCHEMA", "AssignmentInfo", "BaseReuse", "CheckResult", "DroppedLine", "LayerRow",

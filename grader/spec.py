@@ -78,6 +78,7 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
             check=lambda v: v in checks.BORDERLINE_POLICIES,
             expected=f"one of {list(checks.BORDERLINE_POLICIES)}",
         ),
+        learning_floor=spec_checks.read_learning_floor(r),
         spec_hash=_spec_hash(raw, base_code),
         training_hash=_training_hash(data, base_code),
         base_hash=_base_hash(data, base, base_code),
@@ -239,7 +240,7 @@ def _read_base(r: TableReader, splits: dict[str, Split], directory: Path) -> Bas
 
 
 # Keys that only decide how trained models are scored or shown: changing them re-scores.
-SCORING_ONLY = ("title", "language", "borderline", "reference")
+SCORING_ONLY = ("title", "language", "borderline", "learning_floor", "reference")
 SCORING_ONLY_IN_TASK = ("title", "checks")
 
 

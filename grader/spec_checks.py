@@ -1,5 +1,6 @@
-"""The grading part of a spec: a task's checks and the `[reference]` solution they may be
-relative to (`threshold = { reference = -0.05 }`: its value for the same check, plus -0.05).
+"""The grading part of a spec: a task's checks, the `[reference]` solution they may be
+relative to (`threshold = { reference = -0.05 }`: its value for the same check, plus -0.05),
+and the `learning_floor` below which checks that do not measure learning earn nothing.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from grader import checks
+from grader import checks, floor
 from grader.assignment import Check, Reference, Relative, Task
 from grader.errors import SpecError
 from grader.spec_reader import TableReader, field_names
@@ -67,6 +68,22 @@ def _ramp_ok(
     if isinstance(start, float) and isinstance(threshold, float):
         return kind.ramp_start_ok(start, threshold)
     return True
+
+
+def read_learning_floor(r: TableReader) -> float:
+    """`learning_floor`: a share of the way from chance to a perfect score (`grader.floor`).
+
+    Raises:
+        SpecError: not a share in [0, 1), e.g. 2 meant as "twice chance".
+    """
+    expected = (
+        "a share in [0, 1) of the way from chance to a perfect score, not a multiple of "
+        "chance: 0.1 (the default) puts the floor at 0.19 for 10 classes and 0.40 for 3 "
+        "(never above a task's min_test_accuracy threshold); 0 turns it off"
+    )
+    share: float = r.get("learning_floor", float, floor.DEFAULT_SHARE,
+                         check=lambda v: 0 <= v < 1, expected=expected)  # fmt: skip
+    return share
 
 
 def read_reference(r: TableReader, directory: Path, required: bool) -> Reference:

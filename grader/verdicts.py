@@ -4,13 +4,15 @@ What each kind observes, its interval and pass rule live in the registry (`grade
 here a row is made of them: points under the assignment's borderline policy, and the notes
 a report shows (a threshold relative to the reference solution, paired counts, a borderline
 result explained, partial credit). Checks are graded once resolved (`grader.thresholds`).
+A check that does not measure learning earns nothing below the learning floor (`grader.floor`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from grader import stats
+from grader import floor, stats
 from grader.checks import AssignmentSpec, Check, CheckKind, kind_of
 from grader.messages import Message, render
 from grader.records import CheckResult, ReferenceThreshold, TaskRecord
@@ -20,47 +22,111 @@ def evaluate_checks(
     assignment: AssignmentSpec, tasks: Mapping[str, TaskRecord]
 ) -> tuple[CheckResult, ...]:
     """One result per check of every task; a failed task's checks score zero, observed None."""
+    rule = learning_rule(assignment)
     return tuple(
-        grade(task_id, check, tasks, assignment.borderline)
+        grade(task_id, check, tasks, assignment.borderline, rule)
         for task_id, task in assignment.tasks.items()
         for check in task.checks
     )
 
 
+def learning_rule(assignment: AssignmentSpec) -> floor.Rule:
+    """The assignment's learning floor, each task's capped by its lowest (resolved)
+    `min_test_accuracy` threshold."""
+    caps = {
+        task_id: min(accuracy)
+        for task_id, task in assignment.tasks.items()
+        if (accuracy := [kind_of(c).threshold for c in task.checks
+                         if c.kind == "min_test_accuracy" and not c.relative])
+    }  # fmt: skip
+    return floor.Rule(assignment.learning_floor, caps)
+
+
 def grade(
-    task_id: str, check: Check, tasks: Mapping[str, TaskRecord], policy: str = "flag"
+    task_id: str,
+    check: Check,
+    tasks: Mapping[str, TaskRecord],
+    policy: str = "flag",
+    rule: floor.Rule = floor.DEFAULT_RULE,
 ) -> CheckResult:
     """One check of one task, with its texts by id and in English.
 
-    `policy` (one of `BORDERLINE_POLICIES`) decides what a borderline check earns.
+    `policy` (one of `BORDERLINE_POLICIES`) decides what a borderline check earns; `rule`
+    where a check that does not measure learning starts to count (`learning_rule`).
+    `passed` stays the measurement against the threshold either way.
     """
     kind, record = kind_of(check), tasks.get(task_id)
     observed = kind.observe(record, tasks) if record is not None and record.ok else None
     passed = observed is not None and kind.passes(observed)
-    required, interval, borderline, points = kind.required(), None, False, 0.0
+    required = kind.required()
     notes = [] if check.reference is None else [_reference_note(kind, check.reference)]
+    scored = _Scored(0.0, True, False, None, [])
     if observed is None:
         said = _not_measured(kind, record)
     else:
         assert record is not None  # observed only when the task was graded
         said = kind.observed(observed, passed, record)
-        interval = kind.interval(record, tasks)
-        borderline = stats.contains(interval, kind.threshold)
-        points = kind.earned(observed, passed, borderline, policy)
-        candidates = (
-            kind.detail(record, tasks),  # e.g. the images two compared models disagree on
-            _borderline_note(kind, observed, interval, policy) if borderline else None,
-            _partial_note(kind, observed, passed, points),
-        )
-        notes += [m for m in candidates if m is not None]
+        scored = _score(kind, task_id, tasks, observed, passed, policy, rule)
+    notes = scored.gate_notes + notes + scored.notes
     return CheckResult(
         id=f"{task_id}.{kind.name}", task=task_id, kind=kind.name, passed=passed,
-        observed=observed, threshold=kind.threshold, points=points,
+        observed=observed, threshold=kind.threshold, points=scored.points,
         max_points=check.points, required=render(required, "en"), message=render(said, "en"),
         required_message=required, observed_message=said, compare_to=check.compare_to,
-        interval=interval, borderline=borderline, notes=tuple(render(m, "en") for m in notes),
-        note_messages=tuple(notes), reference=check.reference,
+        interval=scored.interval, borderline=scored.borderline,
+        notes=tuple(render(m, "en") for m in notes), note_messages=tuple(notes),
+        reference=check.reference, counted=scored.counted,
     )  # fmt: skip
+
+
+@dataclass
+class _Scored:
+    """What a measured check earned, and the notes that explain it (gate notes first)."""
+
+    points: float
+    counted: bool
+    borderline: bool
+    interval: stats.Interval | None
+    gate_notes: list[Message]
+    notes: list[Message] = field(default_factory=list)
+
+
+def _score(
+    kind: CheckKind,
+    task_id: str,
+    tasks: Mapping[str, TaskRecord],
+    observed: float,
+    passed: bool,
+    policy: str,
+    rule: floor.Rule,
+) -> _Scored:
+    """Points of a measured check under the borderline policy and the learning floor."""
+    record = tasks[task_id]
+    interval = kind.interval(record, tasks)
+    own = stats.contains(interval, kind.threshold)  # borderline against its own threshold
+    earned = kind.earned(observed, passed, own, policy)
+    floors = _floors(kind, task_id, tasks, rule)
+    points, counted, gate_notes = floor.gate(task_id, floors, earned, policy)
+    candidates = (
+        kind.detail(record, tasks),  # e.g. the images two compared models disagree on
+        _borderline_note(kind, observed, interval, policy) if own else None,
+        # the ramp's share, unless the floor changed the points
+        _partial_note(kind, observed, passed, points) if points == earned else None,
+    )
+    borderline = own or any(f.borderline for f in floors)
+    notes = [m for m in candidates if m is not None]
+    return _Scored(points, counted, borderline, interval, gate_notes, notes)
+
+
+def _floors(
+    kind: CheckKind, task_id: str, tasks: Mapping[str, TaskRecord], rule: floor.Rule
+) -> list[floor.Floor]:
+    """The floors a check depends on: none for a kind that measures learning; else its own
+    task's, and the compared task's for a comparing kind (its own first)."""
+    if kind.learning:
+        return []
+    ids = [task_id, *([kind.check.compare_to] if kind.compares and kind.check.compare_to else [])]
+    return [f for t in ids if (f := rule.measure(t, tasks.get(t))) is not None]
 
 
 def _borderline_note(

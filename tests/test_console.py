@@ -23,6 +23,8 @@ RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"
 HOSTILE = (
     "eve\x1b[2J\x1b]0;pwned\x07\x1b]8;;file:///etc/passwd\x1b\\link\x9b31m\u202e[red]x[/red]\x00"
 )
+# HOSTILE as a name is shown: each removed sequence marked, so it is never taken for "evelink"
+HOSTILE_SHOWN = "eve\ufffd\ufffd\ufffdlink\ufffd\ufffd[red]x[/red]\ufffd"
 
 
 def fixture_results() -> list[Result]:
@@ -62,7 +64,7 @@ def test_plain_mode_writes_lines_and_skips_epochs() -> None:
         progress("", "base model", "training the pre-trained base model once")
     assert stream.getvalue().splitlines() == [
         "[ana] scratch: training",
-        "[evelink[red]x[/red]] scratch: trained: ok",
+        f"[{HOSTILE_SHOWN}] scratch: trained: ok",
         "base model: training the pre-trained base model once",
     ]
 
@@ -140,7 +142,7 @@ def test_results_table_typed_and_json() -> None:
     alvaro = next(r for r in results if r.student == "alvaro-pequeno").tasks["scratch"].metrics
     assert alvaro is not None
     assert "wrong_output_shape" in table and f"{alvaro.test_accuracy:.3f}/" in table
-    assert "\x1b" not in table and "evelink[red]x[/red]" in table
+    assert "\x1b" not in table and HOSTILE_SHOWN in table
     as_json = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("*.json"))]
     assert results_table(as_json, ["scratch"]) == results_table(results, ["scratch"])
 

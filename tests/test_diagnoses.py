@@ -30,12 +30,6 @@ from tests.test_protocol import request
 
 SUBMISSIONS = FIXTURES / "submissions"
 CASES = {  # fixture, task: error kind, message id, what the English text says
-    ("subclassed-model", "scratch"): (
-        ErrorKind.NOT_A_MODEL,
-        "not_a_model.subclassed",
-        "returned an instance of your class `MyModel`, a subclass of keras.Model. This "
-        "assignment accepts no custom classes",
-    ),
     ("private-keras", "scratch"): (
         ErrorKind.NOT_A_MODEL,
         "not_a_model.private_keras",
@@ -133,17 +127,6 @@ def test_the_real_cause_is_named_with_its_fix(worker: Any, fixture: str, task: s
     for text in texts:
         for path in (sys.prefix, sys.base_prefix, str(ROOT), "/tmp/", "<python>", "<grader>"):
             assert path not in text, text
-
-
-def test_a_subclassed_model_is_told_to_wrap_it_where_custom_classes_are_allowed(
-    worker: Any,
-) -> None:
-    with pytest.raises(StudentError) as caught:
-        worker("subclassed-model", "scratch", allow_custom_objects=True)
-    assert caught.value.message_id == "not_a_model.subclassed_allowed"
-    assert "outputs = MyModel(...)(inputs), return keras.Model(inputs, outputs)" in render(
-        Message(caught.value.message_id, caught.value.params), "en"
-    )
 
 
 def test_an_unknown_keras_name_is_not_called_removed(worker: Any, tmp_path: Path) -> None:

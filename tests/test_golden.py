@@ -67,6 +67,12 @@ INTENTIONAL |= {
     r"provenance\.training_hash": "new: the spec as training sees it; a change of checks only "
     "re-scores",
 }
+# Added by issue 12 (the learning floor; no schema change: a default for older files).
+INTENTIONAL |= {
+    r"checks\[\d+\]\.counted": "new: false when the task's model is below the learning floor",
+    r"provenance\.base_model\.sha256": "new: the base model's content hash (caches verified); "
+    "a result trained against another base model is not reused",
+}
 VOLATILE = r"provenance\.date|tasks\.\w+\.(seconds|cpu_seconds|log_tail)"
 MACHINE = r"provenance\.(cpu|python|numpy|tensorflow|keras|isolation|memory_cap)"
 

@@ -8,8 +8,13 @@ own promise instead.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
+import functools
+import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -18,15 +23,18 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader import console, sandbox
+from grader.errors import ErrorKind
 from grader.pipeline.grading import grade_assignment
 from grader.sandbox import Sandbox, uids
+from tests import staging_attacks
 from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.slow
 HOSTILE = FIXTURES / "hostile"
 ASSIGNMENT = HOSTILE / "assignment"
 PORT = 47811
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # escapes and controls (not \t, \n)
 LEVELS = list(sandbox.LEVELS)
 JOBS = 2
 
@@ -63,7 +71,14 @@ class Listener:
 
 # Landlock changes only what a child can reach; the rest behaves as at the rlimits level,
 # so that level runs the attacks on file access and the network (and the honest twin).
-LANDLOCK_SUBSET = {"honest", "network", "snoop", "vandal", "crafted-model", "daemon"}
+LANDLOCK_SUBSET = {"zz-honest", "network", "snoop", "vandal", "crafted-model", "daemon",
+                   "shm-filler"}  # fmt: skip
+HONEST = "zz-honest"  # sorted last: every attack runs before it
+
+
+@functools.cache
+def _strongest() -> str:
+    return sandbox.detect_isolation()
 
 
 def _attacks(level: str) -> list[Path]:
@@ -75,10 +90,12 @@ def _submissions(tmp: Path, out: Path, level: str) -> Path:
     folder = tmp / "submissions"
     for entry in _attacks(level):
         shutil.copytree(entry, folder / entry.name)
+    if level == _strongest():  # staging is the grader's own code, the same at every level
+        staging_attacks.plant(folder, tmp / "host-secret")
     secrets = [
         f"{out}/cache/**/y_test.npy",
         f"{out}/hostile/results",
-        f"{folder}/honest/submission.py",
+        f"{folder}/{HONEST}/submission.py",
         "/proc/1/environ",
         "/root",
         f"{ROOT}/grader",
@@ -86,7 +103,7 @@ def _submissions(tmp: Path, out: Path, level: str) -> Path:
     _fill(folder / "snoop" / "submission.py", secrets)
     _fill(
         folder / "vandal" / "submission.py",
-        [f"{folder}/honest", f"{out}/hostile/results", f"{out}/cache", f"{ROOT}/grader"],
+        [f"{folder}/{HONEST}", f"{out}/hostile/results", f"{out}/cache", f"{ROOT}/grader"],
     )
     return folder
 
@@ -117,7 +134,7 @@ def honest_alone(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     """The honest twin graded in a batch of its own (strongest level): what every level's
     batch must reproduce exactly, hostile neighbours or not."""
     tmp = tmp_path_factory.mktemp("alone")
-    shutil.copytree(HOSTILE / "honest", tmp / "submissions" / "honest")
+    shutil.copytree(HOSTILE / HONEST, tmp / "submissions" / HONEST)
     return grade_assignment(
         ASSIGNMENT, submissions=tmp / "submissions", out_dir=tmp / "out", data_dir=data_dir
     )[0].to_json()
@@ -140,6 +157,7 @@ def batch(
     listener = Listener()
     checked: list[int] = []
     leftovers: list[int] = []
+    progress: list[tuple[str, str, str]] = []
     try:
         with _leftovers_recorded(checked, leftovers):
             results = grade_assignment(
@@ -149,6 +167,7 @@ def batch(
                 data_dir=data_dir,
                 jobs_count=JOBS,
                 isolation=level,
+                progress=lambda *event: progress.append(event),
             )
     finally:
         listener.close()
@@ -161,6 +180,8 @@ def batch(
         "folder": folder,
         "checked_uids": checked,
         "leftovers": leftovers,
+        "progress": progress,
+        "objects": results,
     }
 
 
@@ -171,8 +192,11 @@ def task(batch: dict, student: str) -> dict:
 
 
 def test_the_batch_completes_and_the_honest_result_is_unchanged(batch: dict) -> None:
-    assert len(batch["results"]) == len(_attacks(batch["level"]))
-    honest = batch["results"]["honest"]
+    planted = len(staging_attacks.NAMES) if batch["level"] == _strongest() else 0
+    assert len(batch["results"]) == len(_attacks(batch["level"])) + planted
+    assert sorted(batch["results"])[-1] == HONEST
+    assert (batch["out"] / "hostile" / "summary.csv").is_file()
+    honest = batch["results"][HONEST]
     assert honest["tasks"]["scratch"]["status"] == "ok"
     assert (
         honest["tasks"]["scratch"]["metrics"]
@@ -249,12 +273,12 @@ def test_secrets_other_work_and_the_cache_are_unreadable(batch: dict) -> None:
 def test_nothing_outside_the_scratch_folder_is_writable(batch: dict) -> None:
     error = task(batch, "vandal")["error"]
     assert "written=[]" in error, error
-    assert not (batch["folder"] / "honest" / "planted.txt").exists()
+    assert not (batch["folder"] / HONEST / "planted.txt").exists()
     assert not (ROOT / "grader" / "planted.txt").exists()
 
 
 def test_monkeypatching_cannot_move_the_score(batch: dict) -> None:
-    cheat, honest = task(batch, "cheat-monkeypatch"), task(batch, "honest")
+    cheat, honest = task(batch, "cheat-monkeypatch"), task(batch, HONEST)
     assert cheat["status"] == "ok", cheat["error"]
     assert cheat["metrics"] == honest["metrics"]
     assert cheat["history"]["val_accuracy"] == [1.0] * cheat["epochs"]  # faked: plots only
@@ -287,5 +311,108 @@ def test_crashes_become_results(batch: dict, student: str, message: str) -> None
 
 def test_fifty_million_parameters_are_refused_before_training(batch: dict) -> None:
     result = task(batch, "huge-model")
-    assert result["error_kind"] == "too_many_params"
+    assert result["error_kind"] == "too_many_params", result["error"]
     assert "has 50,397,187 parameters; this task allows at most 100,000" in result["error"]
+
+
+def _planted(batch: dict, folder: str) -> dict:
+    """The result of a staging attack, whatever safe key its folder name was stored under."""
+    if batch["level"] != _strongest():
+        pytest.skip("staging is the grader's own code: its attacks run at one level")
+    by_folder = {r.folder if hasattr(r, "folder") else r.student: r for r in batch["objects"]}
+    if folder in by_folder:
+        return by_folder[folder].to_json()
+    prefix = folder.encode("utf-8", "surrogateescape")[:10].decode("utf-8", "ignore")
+    found = [r.to_json() for r in batch["objects"] if r.student.startswith(prefix)]
+    assert len(found) == 1, f"no single result for {folder[:40]!r}: {sorted(by_folder)}"
+    return found[0]
+
+
+@pytest.mark.parametrize("folder", staging_attacks.NAMES, ids=lambda n: n[:20])
+def test_staging_attacks_become_results(batch: dict, folder: str) -> None:
+    result = _planted(batch, folder)
+    expected = staging_attacks.EXPECTED[folder]
+    for record in result["tasks"].values():
+        if expected == staging_attacks.RAN:
+            assert record["error_kind"] == "build_error", record["error"]
+            assert staging_attacks.RAN in record["error"]
+        else:
+            assert record["error_kind"] == expected, record["error"]
+            assert len(record["error"]) < 600
+
+
+def test_a_linked_student_toml_is_never_read(batch: dict) -> None:
+    for folder in ("toml-link-secret", "toml-link-shadow"):
+        result = _planted(batch, folder)
+        assert result["name"] == folder
+        stored = json.dumps(result)
+        assert staging_attacks.SECRET_NAME not in stored
+        assert "root:" not in stored and "column" not in (result["name_warning"] or "")
+
+
+@pytest.mark.parametrize(
+    ("folder", "words"),
+    [
+        ("huge-notebook", "MB"),
+        ("sparse-2gb", "MB"),
+        ("many-entries", "files"),
+        ("linked-submission", "link"),
+        (staging_attacks.LONG_NAME, "rename"),
+        (staging_attacks.BAD_FOLDER, "rename"),
+    ],
+    ids=lambda v: v[:20],
+)
+def test_refused_submissions_say_why_and_how_to_fix(batch: dict, folder: str, words: str) -> None:
+    result = _planted(batch, folder)
+    assert words in result["tasks"]["scratch"]["error"], result["tasks"]["scratch"]["error"]
+
+
+def test_nothing_a_student_prints_reaches_the_console(batch: dict) -> None:
+    shown = "\n".join(" ".join(event) for event in batch["progress"])
+    assert not CONTROL.search(shown), [e for e in batch["progress"] if CONTROL.search(" ".join(e))]
+    for planted in ("FORGED", "FLOOD", "pwned", "screen cleared", "everything is fine"):
+        assert planted not in shown
+    chatty = [e for e in batch["progress"] if e[0] == "console-injection"]
+    assert len(chatty) < 50, chatty[:60]  # 5,000 forged epoch lines: none got through
+    assert task(batch, "console-injection")["status"] == "ok"
+
+
+def test_a_forged_error_kind_is_not_believed(batch: dict) -> None:
+    result = task(batch, "forged-error-kind")
+    assert result["error_kind"] in {kind.code for kind in ErrorKind}
+    table = console.results_table(batch["objects"], ["scratch"])
+    assert not CONTROL.search(table)
+    assert "pwned" not in table
+
+
+def test_summary_csv_cells_are_never_formulas(batch: dict) -> None:
+    task(batch, "formula-names")  # skipped where that attack does not run
+    path = batch["out"] / "hostile" / "summary.csv"
+    assert path.read_bytes().startswith(codecs.BOM_UTF8)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        cells = [cell for row in csv.reader(fh) for cell in row]
+    assert any("HYPERLINK" in cell for cell in cells)
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or c.startswith("-=")]
+
+
+def test_a_line_without_end_is_kept_as_a_bounded_tail(batch: dict) -> None:
+    result = task(batch, "no-newline")
+    assert result["status"] == "ok", result["error"]
+    assert len(result["log_tail"]) <= sandbox.LOG_TAIL_BYTES
+
+
+def test_memory_backed_and_shared_folders_count_toward_the_write_cap(batch: dict) -> None:
+    result = task(batch, "shm-filler")
+    assert result["status"] != "ok"
+    if "written=" in result["error"]:  # the child finished its writes: none got far
+        written = re.findall(r"'(/[a-z/]+)': (\d+)", result["error"])
+        assert sum(int(n) for _, n in written) <= sandbox.Limits.scratch_bytes, result["error"]
+    else:  # stopped by the grader's watch on every writable place
+        assert result["error_kind"] == "disk_limit", result["error"]
+    left = [p for d in ("/dev/shm", "/tmp", "/var/tmp") for p in Path(d).glob("shm-filler-*")]
+    assert left == []
+
+
+def test_a_lambda_layer_under_another_spelling_is_refused(batch: dict) -> None:
+    result = task(batch, "disguised-lambda")
+    assert result["error_kind"] == "custom_objects", result["error"]

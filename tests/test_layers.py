@@ -20,7 +20,8 @@ WORKER_LOADS = WORKER_MAY_IMPORT | {"grader", "grader.sandbox"}  # with their pa
 SANDBOX_MUST_NOT = ["grader.pipeline", "grader.report", "grader.spec", "grader.records",
                     "grader.checks"]  # fmt: skip
 REPORT_MAY_IMPORT = ["grader.records", "grader.errors", "grader.checks", "grader.messages",
-                     "grader.layout", "grader.report", "grader.resources"]  # fmt: skip
+                     "grader.layout", "grader.report", "grader.resources",
+                     "grader.atomic", "grader.outlock"]  # fmt: skip
 PURE = {"grader.protocol", "grader.checkreport", "grader.redact", "grader.errors", "grader.codec"}
 
 

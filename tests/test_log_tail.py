@@ -36,7 +36,6 @@ has already been registered
 W0000 00:00:1712345678.123456   12345 cuda_executor.cc:1040] failed call to cuInit: INTERNAL
 2024-05-01 12:00:01.123456: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT \
 Warning: Could not find TensorRT
-GRADER-PROGRESS epoch 1/2
 """
 STUDENT = """\
 /job/in/submission/submission.py:3: UserWarning: your own warning stays

@@ -74,7 +74,7 @@ def cgroup_batch(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         spec.read_text().replace("max_seconds = 10,", "max_seconds = 10, memory_gb = 3,")
     )
     folder = tmp / "submissions"
-    shutil.copytree(FIXTURES / "hostile" / "honest", folder / "honest")
+    shutil.copytree(FIXTURES / "hostile" / "zz-honest", folder / "honest")
     shutil.copytree(FIXTURES / "memcap" / "memory-hog", folder / "memory-hog")
     results = grade_assignment(
         assignment, submissions=folder, out_dir=tmp / "out", data_dir=data_dir,

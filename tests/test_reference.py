@@ -150,7 +150,8 @@ def test_a_self_check_copy_may_lack_the_reference(tmp_path: Path) -> None:
 
 
 def spec(*rules: Check, task: str = "scratch") -> SimpleNamespace:
-    return SimpleNamespace(tasks={task: SimpleNamespace(checks=rules)}, borderline="flag")
+    return SimpleNamespace(tasks={task: SimpleNamespace(checks=rules)}, borderline="flag",
+                           learning_floor=0.1)  # fmt: skip
 
 
 def test_a_relative_threshold_is_the_reference_value_plus_the_offset(tmp_path: Path) -> None:

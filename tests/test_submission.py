@@ -55,7 +55,8 @@ def test_an_oversized_submission_says_so(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(submissions, "MAX_BYTES", 10)
     folder = tmp_path / "ana"
     folder.mkdir()
-    (folder / "submission.py").write_text("x = 1  # more than ten bytes")
+    (folder / "submission.py").write_text("x = 1\n")  # each under ten bytes, not together
+    (folder / "notes.txt").write_text("notes\n")  # (one file over: tests/test_staging.py)
     staged = stage(folder, tmp_path / "staged")
     assert staged.failure is not None and staged.failure[0] is ErrorKind.BAD_SUBMISSION
     assert render(staged.failure[1], "en") == (

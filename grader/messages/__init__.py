@@ -24,15 +24,19 @@ from grader.messages import (
     errors,
     feedback,
     grading,
+    integrity,
+    learning,
     limits,
     notebooks,
     notes,
     reference,
+    staging,
 )
 
 LANGUAGES = ("en", "es")
 # Each catalog module maps an id to its text in every language; see `catalog()`.
-MODULES = (errors, grading, feedback, notes, diagnoses, notebooks, limits, reference, environment)
+MODULES = (errors, grading, feedback, notes, diagnoses, notebooks, limits, reference, environment,
+           staging, integrity, learning)  # fmt: skip
 _SPEC = re.compile(r"(?P<sign>[+]?)(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<type>[fd%]?)")
 
 

@@ -88,10 +88,60 @@ _CAUSES = {
         "que el corrector le pasa a tu modelo.",
     },
 }
-_SUBCLASS_EN = "`{function}` returned an instance of your class `{type}`, a subclass of " \
-               "keras.Model. "  # fmt: skip
-_SUBCLASS_ES = "`{function}` devolvió una instancia de tu clase `{type}`, una subclase de " \
-               "keras.Model. "  # fmt: skip
+# A subclassed keras.Model is graded as the functional model its call() builds on
+# keras.Input (grader/worker/subclass.py); these say why that was not possible here.
+_SUBCLASS = {
+    "en": "`{function}` returned an instance of your class `{type}`, a subclass of "
+    "keras.Model. The grader checks, saves and scores a model without running your code, so "
+    "it calls your call() once on keras.Input(shape={shape}) and grades the functional model "
+    "that builds, over the same layers; ",
+    "es": "`{function}` devolvió una instancia de tu clase `{type}`, una subclase de "
+    "keras.Model. El corrector comprueba, guarda y puntúa el modelo sin ejecutar tu código, "
+    "así que llama una vez a tu call() con keras.Input(shape={shape}) y corrige el modelo "
+    "funcional que resulta, con las mismas capas; ",
+}
+_SUBCLASS_FIX = {
+    "en": " Or write the network without a class: keras.Sequential([keras.Input(shape={shape}), "
+    "...]), or inputs = keras.Input(shape={shape}), x = layers.Conv2D(...)(inputs), ..., "
+    "return keras.Model(inputs, outputs).",
+    "es": " O escribe la red sin una clase: keras.Sequential([keras.Input(shape={shape}), "
+    "...]), o inputs = keras.Input(shape={shape}), x = layers.Conv2D(...)(inputs), ..., "
+    "return keras.Model(inputs, outputs).",
+}
+_SUBCLASS_REASONS = {
+    "untraceable": {
+        "en": "calling call() on keras.Input failed: {error}. Use only Keras layers and "
+        "keras.ops functions in call() (not tf.* or NumPy functions on the tensors).",
+        "es": "llamar a call() con keras.Input falló: {error}. Usa en call() solo capas de "
+        "Keras y funciones de keras.ops (no funciones tf.* ni de NumPy sobre los tensores).",
+    },
+    "training_branch": {
+        "en": "but your call() computes something else when training (a Python `if training:`), "
+        "which that model cannot record. Let the layers handle it: Dropout and the "
+        "augmentation layers (RandomFlip...) are only active while training; call them "
+        "always, e.g. x = self.dropout(x, training=training).",
+        "es": "pero tu call() calcula otra cosa al entrenar (un `if training:` de Python), que "
+        "ese modelo no puede registrar. Deja que lo resuelvan las capas: Dropout y las capas "
+        "de aumento de datos (RandomFlip...) solo actúan al entrenar; llámalas siempre, p. ej. "
+        "x = self.dropout(x, training=training).",
+    },
+    "differs": {
+        "en": "but that model does not compute what yours does (your call() creates layers or "
+        "weights of its own, or uses something other than the layers of __init__). Create "
+        "every layer in __init__ and only call them in call().",
+        "es": "pero ese modelo no calcula lo mismo que el tuyo (tu call() crea capas o pesos "
+        "propios, o usa algo distinto de las capas de __init__). Crea todas las capas en "
+        "__init__ y en call() solo llámalas.",
+    },
+    "training_steps": {
+        "en": "but your class overrides {methods}, and the grader trains every model with "
+        "Keras' standard fit(), which would skip that code. Remove {methods}: put the "
+        "computation in layers and choose the loss and optimizer with compile().",
+        "es": "pero tu clase redefine {methods}, y el corrector entrena todos los modelos con "
+        "el fit() estándar de Keras, que se saltaría ese código. Quita {methods}: pon el "
+        "cálculo en capas y elige la pérdida y el optimizador con compile().",
+    },
+}
 
 TEXTS: dict[str, dict[str, str]] = {
     **{
@@ -110,27 +160,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "`from keras import layers`, y después keras.Sequential([...]) o "
         "keras.Model(inputs, outputs).",
     },
-    "not_a_model.subclassed": {
-        "en": _SUBCLASS_EN + "This assignment accepts no custom classes: the grader must load "
-        "your trained model without running your code. Write the same network with Keras' "
-        "standard layers, as keras.Sequential([keras.Input(shape={shape}), ...]) or with the "
-        "functional API: inputs = keras.Input(shape={shape}), x = layers.Conv2D(...)(inputs), "
-        "..., return keras.Model(inputs, outputs).",
-        "es": _SUBCLASS_ES + "Esta práctica no admite clases propias: el corrector debe cargar "
-        "tu modelo entrenado sin ejecutar tu código. Escribe la misma red con las capas "
-        "estándar de Keras, como keras.Sequential([keras.Input(shape={shape}), ...]) o con la "
-        "API funcional: inputs = keras.Input(shape={shape}), x = layers.Conv2D(...)(inputs), "
-        "..., return keras.Model(inputs, outputs).",
-    },
-    "not_a_model.subclassed_allowed": {
-        "en": _SUBCLASS_EN + "This assignment accepts custom classes, but the model the "
-        "function returns must be a keras.Sequential or a functional keras.Model, whose input "
-        "and output the grader can check. Wrap yours: inputs = keras.Input(shape={shape}), "
-        "outputs = {type}(...)(inputs), return keras.Model(inputs, outputs).",
-        "es": _SUBCLASS_ES + "Esta práctica admite clases propias, pero el modelo que devuelve "
-        "la función debe ser un keras.Sequential o un keras.Model funcional, cuya entrada y "
-        "salida pueda comprobar el corrector. Envuelve el tuyo: inputs = "
-        "keras.Input(shape={shape}), outputs = {type}(...)(inputs), return "
-        "keras.Model(inputs, outputs).",
+    **{
+        f"not_a_model.subclass.{reason}": {
+            lang: _SUBCLASS[lang] + text[lang] + _SUBCLASS_FIX[lang] for lang in text
+        }
+        for reason, text in _SUBCLASS_REASONS.items()
     },
 }

@@ -32,4 +32,28 @@ PACKAGES: dict[str, dict[str, str]] = {  # grader/worker/packages.py; `{where}` 
     },
 }
 
-TEXTS: dict[str, dict[str, str]] = {**FONTS, **SELFCHECK, **PACKAGES}
+INTERPRETER: dict[str, dict[str, str]] = {  # grader/sandbox/reach.py, for the instructor
+    "environment.interpreter_unreachable": {
+        "en": "Children run as the throw-away uid {uid}, which cannot reach {path}: the folder "
+        "{folder} is not searchable by other users, so no sandboxed child could start Python. "
+        "Move the virtual environment (and the grader) to a folder every user may enter, for "
+        "example under /opt, or run `chmod o+x {folder}` (and on any parent folder that "
+        "still blocks it); then run `python -m grader doctor` again.",
+        "es": "Los procesos hijos se ejecutan como el uid desechable {uid}, que no puede llegar "
+        "a {path}: la carpeta {folder} no es accesible para otros usuarios, así que ningún "
+        "hijo aislado podría arrancar Python. Mueve el entorno virtual (y el corrector) a una "
+        "carpeta en la que pueda entrar cualquier usuario, por ejemplo bajo /opt, o ejecuta "
+        "`chmod o+x {folder}` (y en cada carpeta superior que aún lo impida); después vuelve "
+        "a ejecutar `python -m grader doctor`.",
+    },
+    "environment.no_level": {
+        "en": "No isolation level could start {python} as uid {uid}: {reason}. Check that this "
+        "interpreter runs for that uid (`sudo -u '#{uid}' {python} -c 'import numpy'`), then "
+        "run `python -m grader doctor` again.",
+        "es": "Ningún nivel de aislamiento pudo arrancar {python} como uid {uid}: {reason}. "
+        "Comprueba que ese intérprete funciona para ese uid (`sudo -u '#{uid}' {python} -c "
+        "'import numpy'`) y vuelve a ejecutar `python -m grader doctor`.",
+    },
+}
+
+TEXTS: dict[str, dict[str, str]] = {**FONTS, **SELFCHECK, **PACKAGES, **INTERPRETER}

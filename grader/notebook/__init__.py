@@ -4,10 +4,11 @@
 statements are kept (imports, definitions, constants), `usage` looks at the whole notebook
 (names kept code needs from left-out lines, unused imports, augmentation outside the model),
 `convert` lays the module out so every line leads back to its cell (grader/worker/linemap.py),
-and `reasons` names why a line was left out.
+`reasons` names why a line was left out, and `limits` caps what is converted at all.
 """
 
 from grader.notebook.convert import ConvertedNotebook, notebook_json_to_module, notebook_to_module
+from grader.notebook.limits import NotebookTooLarge
 from grader.notebook.reasons import (
     AUGMENTATION,
     BLOCK,
@@ -46,6 +47,7 @@ __all__ = [
     "WHOLE_CELL_MAGIC",
     "ConvertedNotebook",
     "NotebookError",
+    "NotebookTooLarge",
     "dropped_line",
     "notebook_json_to_module",
     "notebook_to_module",

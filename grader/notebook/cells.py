@@ -6,6 +6,7 @@ import io
 import json
 import tokenize
 
+from grader.notebook.limits import check_code, check_json
 from grader.notebook.reasons import (
     CELL_MAGIC,
     HELP,
@@ -27,7 +28,9 @@ def code_cells(text: str, filename: str) -> list[str]:
 
     Raises:
         NotebookError: not JSON, not a notebook, no code cells, or a cell without a source.
+        NotebookTooLarge: more data or code than the grader converts (`limits`).
     """
+    check_json(text, filename)
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -47,9 +50,20 @@ def code_cells(text: str, filename: str) -> list[str]:
             source = "".join(source)
         if not isinstance(source, str):
             raise NotebookError("bad_notebook.bad_cell_source", filename=filename, cell=number)
+        if not source.isascii() and not _encodable(source):  # a JSON escape like "\\ud800"
+            raise NotebookError("bad_notebook.not_utf8", filename=filename)
         # Python reads \r\n and \r as \n; doing it here keeps our line numbers equal to its own.
         sources.append(source.replace("\r\n", "\n").replace("\r", "\n"))
+    check_code(sources, filename)
     return sources
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def strip_magics(source: str, cell: int) -> tuple[str, list[DroppedLine]]:

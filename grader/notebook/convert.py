@@ -67,13 +67,20 @@ def notebook_json_to_module(
     sources: list[str] = []
     magics: dict[int, list[DroppedLine]] = {}
     for number, source in enumerate(code_cells(text.removeprefix("\ufeff"), filename), 1):
-        python, magics[number] = strip_magics(source, number)
-        found = read_cell(python, number, filename, names)
-        kept = "\n".join(_rows(found, python.count("\n") + 1))
-        compile_cell(kept, number, filename, 0)  # e.g. `return` in a class body only fails here
+        try:  # the tokenizer, parser and compiler recurse: absurd nesting must not crash us
+            python, magics[number] = strip_magics(source, number)
+            found = read_cell(python, number, filename, names, len(statements))
+            kept = "\n".join(_rows(found, python.count("\n") + 1))
+            compile_cell(kept, number, filename, 0)  # `return` in a class body fails only here
+        except (RecursionError, MemoryError):
+            raise NotebookError("bad_notebook.cell_too_deep", filename=filename,
+                                cell=number) from None  # fmt: skip
         statements += found
         sources.append(python)
-    reviewed = review(statements, folder)
+    try:
+        reviewed = review(statements, folder)
+    except (RecursionError, MemoryError):
+        raise NotebookError("bad_notebook.code_too_deep", filename=filename) from None
     dropped: list[DroppedLine] = []
     for number in magics:
         here = [s.dropped for s in reviewed.statements if s.cell == number and s.dropped]

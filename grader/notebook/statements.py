@@ -7,6 +7,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
+from grader.notebook.limits import check_statements
 from grader.notebook.reasons import (
     BLOCK,
     CALL,
@@ -41,13 +42,18 @@ class Statement:
     guard: bool = False  # an import nothing kept uses: grading goes on if it fails
 
 
-def read_cell(source: str, cell: int, filename: str, names: set[str]) -> list[Statement]:
+def read_cell(
+    source: str, cell: int, filename: str, names: set[str], before: int = 0
+) -> list[Statement]:
     """The cell's statements, each kept or dropped; `names` gains what kept ones bind.
+    `before`: statements of the earlier cells, which count towards `MAX_STATEMENTS`.
 
     Raises:
         NotebookError: the cell is not Python.
+        NotebookTooLarge: more statements than a submission needs.
     """
     tree = compile_cell(source, cell, filename, ast.PyCF_ONLY_AST)
+    check_statements(before + len(tree.body), filename)
     lines = source.split("\n")
     found = []
     for index, node in enumerate(tree.body):
@@ -71,7 +77,9 @@ def compile_cell(source: str, cell: int, filename: str, flags: int) -> Any:
     """
     try:  # dont_inherit: our own `from __future__` must not change how students' code reads
         return compile(source, f"cell {cell}", "exec", flags, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError) as exc:  # also null bytes, deep nesting
+    except (RecursionError, MemoryError):  # nesting deep enough to overflow the parser's stack
+        raise NotebookError("bad_notebook.cell_too_deep", filename=filename, cell=cell) from None
+    except (SyntaxError, ValueError) as exc:  # also null bytes
         where = {"filename": filename, "cell": cell}
         if not isinstance(exc, SyntaxError):
             raise NotebookError("bad_notebook.not_python", **where, error=str(exc)) from None
@@ -152,7 +160,7 @@ def _constant(value: ast.expr, names: set[str]) -> bool:
 
 def _reason(node: ast.stmt, first_line: str) -> tuple[str, dict[str, str]]:
     """Why a statement is dropped: a message id and its parameters."""
-    if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+    if isinstance(node, ast.If) and _names_main(node.test):
         return MAIN_BLOCK, {}
     if isinstance(node, BLOCKS):  # name the keyword the student wrote: `for`, `with`, ...
         return BLOCK, {"keyword": first_line.split()[0].rstrip(":")}
@@ -161,3 +169,14 @@ def _reason(node: ast.stmt, first_line: str) -> tuple[str, dict[str, str]]:
     if isinstance(node, ast.Assign | ast.AnnAssign):
         return NOT_CONSTANT, {}
     return STATEMENT, {}
+
+
+def _names_main(test: ast.expr) -> bool:
+    """Whether an `if` tests `__main__` (`__name__ == "__main__"`). ast.walk, unlike
+    `ast.unparse`, copes with a condition nested a thousand levels deep."""
+    for node in ast.walk(test):
+        text = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
+        text = getattr(node, "id", None) or getattr(node, "attr", None) or text
+        if isinstance(text, str) and "__main__" in text:
+            return True
+    return False

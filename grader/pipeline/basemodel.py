@@ -4,40 +4,46 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import codec, protocol
+from grader import codec, manifest, protocol
 from grader.errors import ChildOutputError, GradingError
 from grader.messages import render
 from grader.pipeline.provenance import grader_hash
 from grader.pipeline.training import child_failure, read_train_report, train_request
 from grader.records import write_json_atomic
 from grader.sandbox import jobs, levels
+from grader.sandbox.diskuse import remove_tree
 
 if TYPE_CHECKING:  # the run holds the base model: a real import would be a cycle
     from grader.pipeline.run import Run
 
+LABEL = "(instructor)"  # its row in progress lines
+MODEL_FILE = "base.keras"
+
 
 @dataclass(frozen=True)
 class TrainedBase:
-    """The trained base model's file, and what it was trained to."""
+    """The trained base model's file, its content hash, and what it was trained to."""
 
     path: Path
     val_accuracy: float
     epochs: int
     classes: tuple[str, ...]
     file: str
+    sha256: str  # of `path`, checked before every run uses it (`grader.manifest`)
 
     def provenance(self) -> dict[str, Any]:
-        """What a result records of the base model it was graded with."""
+        """What a result records of the base model it was graded with (its hash included:
+        a result trained against another base model is not reused)."""
         return {
             "val_accuracy": self.val_accuracy,
             "epochs": self.epochs,
             "classes": list(self.classes),
             "file": self.file,
+            "sha256": self.sha256,
         }
 
 
@@ -51,6 +57,9 @@ def numerics_key() -> str:
 def ensure_base_model(run: Run) -> TrainedBase:
     """Train the base model (instructor code, in a child like any other) unless cached.
 
+    A cached base model is used only when its file matches the content hash recorded when
+    it was trained; otherwise it is trained again, and the progress line says why.
+
     Raises:
         GradingError: the instructor's base model failed to train.
     """
@@ -58,37 +67,55 @@ def ensure_base_model(run: Run) -> TrainedBase:
     # Keyed on what its training depends on, the grader's code included (not on thresholds).
     key = f"{run.assignment.base_hash}-{grader_hash()[:8]}"
     folder = run.layout.base_model(key, run.split_key, numerics_key())
-    cached = _cached(folder)
+    cached, why = _cached(folder)
     if cached is not None:
         return cached
-    run.progress("(instructor)", "base model", "training the pre-trained base model once")
-    facts = _train_base(run, folder)
+    if why is None:
+        run.progress(LABEL, "base model", "training the pre-trained base model once")
+    else:
+        run.progress(LABEL, "base model", f"cached base model: {why}; training it again")
+    (folder / manifest.MANIFEST).unlink(missing_ok=True)  # no stale record beside a new file
+    try:
+        facts = _train_base(run, folder)
+    except GradingError as exc:
+        if why is None:
+            raise
+        raise GradingError(f"The cached base model in {folder}: {why}. {exc}") from None
     spec = run.assignment.base_model
+    hashes = manifest.record(folder, [MODEL_FILE])
     base = TrainedBase(
-        path=folder / "base.keras",
+        path=folder / MODEL_FILE,
         val_accuracy=facts.history.val_accuracy[-1],
         epochs=facts.history.epochs,
         classes=tuple(run.assignment.splits[spec.split].classes),
         file=spec.file,
+        sha256=hashes[MODEL_FILE],
     )
     write_json_atomic(folder / "base.json", base.provenance())
     return base
 
 
-def _cached(folder: Path) -> TrainedBase | None:
-    """The base model trained by an earlier run, if its files are whole."""
+def _cached(folder: Path) -> tuple[TrainedBase | None, str | None]:
+    """(the base model trained by an earlier run, None) if its file is whole and matches its
+    recorded hash; else (None, why not), the reason None when there is no cached model."""
+    if not folder.exists():
+        return None, None
+    why = manifest.problem(folder, [MODEL_FILE])
+    if why is not None:
+        return None, why
     try:
         info = json.loads((folder / "base.json").read_text(encoding="utf-8"))
         base = TrainedBase(
-            path=folder / "base.keras",
+            path=folder / MODEL_FILE,
             val_accuracy=float(info["val_accuracy"]),
             epochs=int(info["epochs"]),
             classes=tuple(str(c) for c in info["classes"]),
             file=str(info["file"]),
+            sha256=(manifest.recorded(folder) or {})[MODEL_FILE],
         )
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return base if base.path.is_file() else None
+        return None, "its base.json is missing or unreadable"
+    return base, None
 
 
 def _train_base(run: Run, folder: Path) -> protocol.TrainFacts:
@@ -113,12 +140,12 @@ def _train_base(run: Run, folder: Path) -> protocol.TrainFacts:
         report = read_train_report(job)
         if report.trained is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            jobs.take_output(job, "model.keras", folder / "base.keras")
+            jobs.take_output(job, "model.keras", folder / MODEL_FILE)
     except (ChildOutputError, codec.DecodeError) as exc:
         log = jobs.log_tail(outcome)
         raise GradingError(f"Training the base model failed ({exc}):\n{log}") from None
     if report.trained is None:
         why = render(child_failure(report.error)[1], "en") if report.error else "no model"
         raise GradingError(f"{source}: {why}\n{jobs.log_tail(outcome)}")
-    shutil.rmtree(job.root, ignore_errors=True)
+    remove_tree(job.root)
     return report.trained

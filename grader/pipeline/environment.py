@@ -3,8 +3,6 @@ sandboxed child (the isolation grading uses), for `grader doctor` and the tests.
 
 from __future__ import annotations
 
-import shutil
-
 from grader import codec
 from grader.errors import ChildOutputError
 from grader.sandbox import Isolation, Sandbox, jobs
@@ -35,7 +33,7 @@ def probe_packages(isolation: Isolation) -> ProbeReport:
                 why = jobs.log_tail(outcome, 5) or str(exc)
         return ProbeReport({}, {name: f"the probe child failed: {why}" for name in PACKAGES})
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        jobs.remove_work_root(work)
 
 
 def package_lines(report: ProbeReport) -> list[str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from grader import codec, data, protocol, scoring
-from grader.errors import ChildOutputError, ErrorKind
+from grader.errors import ChildOutputError, ErrorKind, Fault
 from grader.layout import CHECK
 from grader.messages import Message
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
@@ -26,11 +26,13 @@ from grader.records import TaskRecord
 from grader.redact import redact_paths
 from grader.sandbox import Outcome, jobs
 from grader.sandbox.childio import read_child_file, read_child_json
+from grader.worker.evaluate import task_file
 
 if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
     from grader.pipeline.run import Run
 
 TASK_SECONDS = 60
+EVAL_MEMORY_GB = 8  # of the scoring child that runs no student code
 SAFE_MODE, STUDENT_SANDBOX = "safe_mode", "student_sandbox"  # where a task was scored
 PREDICTIONS_MAX_BYTES = 16 * 2**20
 REPORT_MAX_BYTES = 16 * 2**20
@@ -44,20 +46,22 @@ def evaluate_tasks(
 
     One child without student code scores them all; with `allow_custom_objects`, models
     it refuses for their custom classes go to a second child, in the student's sandbox.
-    In a self-check the validation split stands in for the hidden test split, which the
-    student's side never receives.
+    Either way, a task that child could not settle (it died, or failed for the grader's
+    reasons) is scored again in a child of its own, so it fails alone. In a self-check the
+    validation split stands in for the hidden test split, which the student's side never
+    receives.
     """
     trained = [t for t, record in tasks.items() if record.ok]
     if not trained:
         return dict(tasks)
     what = "validation split (self-check)" if run.mode == CHECK else "hidden test split"
     run.progress(staged.student, "evaluation", f"scoring on the {what}")
-    evaluated = _run_evaluation(run, trained, work, slot, staged=None)
+    evaluated = _evaluate(run, trained, work, slot, staged, sandboxed=False)
     refused = [t for t in trained if _refused_as_custom(evaluated.get(t))]
     sandboxed = refused if run.assignment.allow_custom_objects else []
     if sandboxed:
         run.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
-        evaluated.update(_run_evaluation(run, sandboxed, work, slot, staged=staged))
+        evaluated.update(_evaluate(run, sandboxed, work, slot, staged, sandboxed=True))
     return {
         t: _merged(r, evaluated.get(t), STUDENT_SANDBOX if t in sandboxed else SAFE_MODE)
         if t in trained
@@ -70,10 +74,32 @@ def _refused_as_custom(evaluated: Evaluated | None) -> bool:
     return isinstance(evaluated, tuple) and evaluated[0] is ErrorKind.CUSTOM_OBJECTS
 
 
+def _evaluate(
+    run: Run, task_ids: list[str], work: Path, slot: int, staged: Staged, *, sandboxed: bool
+) -> dict[str, Evaluated]:
+    """Score `task_ids` in one child; each task it left unsettled again in a child of its own.
+
+    The shared child is the fast path (one TensorFlow start-up). When it dies (a crash, out
+    of memory, out of time) the tasks it finished are kept, and the others are scored one
+    per child: a healthy model keeps its score, and the one that fails gets its own error
+    and its own child's log.
+    """
+    own = staged if sandboxed else None
+    evaluated, unsettled, ending = _run_evaluation(run, task_ids, work, slot, own)
+    if len(task_ids) > 1:
+        for task_id in unsettled:
+            run.progress(staged.student, task_id, f"scoring again alone (the shared {ending})")
+            evaluated.update(_run_evaluation(run, [task_id], work, slot, own)[0])
+    return evaluated
+
+
 def _run_evaluation(
     run: Run, task_ids: list[str], work: Path, slot: int, staged: Staged | None
-) -> dict[str, Evaluated]:
-    """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`)."""
+) -> tuple[dict[str, Evaluated], list[str], str]:
+    """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`).
+
+    Returns what it found per task, the tasks it did not settle, and how the child ended.
+    """
     job = jobs.new_job(work, "eval", run.sandbox, slot)
     submission = None
     if staged is not None:
@@ -92,33 +118,78 @@ def _run_evaluation(
         "grader.worker.evaluate",
         codec.to_json(request),
         wall_seconds=max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids),
-        memory_gb=8 if labelled else max(lim.memory_gb for lim in limits),
+        memory_gb=EVAL_MEMORY_GB if labelled else max(lim.memory_gb for lim in limits),
     )
     return _read_evaluation(run, job, outcome, task_ids, labelled)
 
 
 def _read_evaluation(
     run: Run, job: jobs.Job, outcome: Outcome, task_ids: list[str], labelled: bool
-) -> dict[str, Evaluated]:
-    """The evaluation child's report per task; on the student's side, scored here."""
+) -> tuple[dict[str, Evaluated], list[str], str]:
+    """The evaluation child's results per task (on the student's side, scored here), the
+    tasks it left unsettled, and how it ended (for a progress line).
+
+    Without the whole report (the child died), each task's own result file stands for the
+    tasks it finished. A task is unsettled without a result of its own, or when it failed
+    for the grader's or the machine's reasons: alone, it may fare otherwise.
+    """
     try:
         raw = read_child_json(job.outputs / "eval.json", max_bytes=REPORT_MAX_BYTES)
-        report = codec.from_json(protocol.EvalReport, raw)
+        results = codec.from_json(protocol.EvalReport, raw).tasks
+        ending, whole, detail = "scoring child reported a failure", True, ""
     except (ChildOutputError, codec.DecodeError) as exc:
-        failure = _failed_child(str(exc), jobs.log_tail(outcome, 5), labelled)
-        return dict.fromkeys(task_ids, failure)
-    if labelled:
-        return {t: _checked_safe(report.tasks.get(t)) for t in task_ids}
-    return {t: _scored_by_grader(run, job, t, report.tasks.get(t)) for t in task_ids}
+        results = {t: r for t in task_ids if (r := _task_result(job, t)) is not None}
+        ending, whole, detail = f"scoring child {_ending(outcome)}", False, str(exc)
+    evaluated, unsettled = {}, []
+    for task_id in task_ids:
+        result = results.get(task_id)
+        if result is None and not whole:
+            found: Evaluated = _failed_child(run, task_id, outcome, detail, labelled)
+        elif labelled:
+            found = _checked_safe(result)
+        else:
+            found = _scored_by_grader(run, job, task_id, result)
+        if result is None or (isinstance(found, tuple) and found[0].fault is not Fault.STUDENT):
+            unsettled.append(task_id)
+        evaluated[task_id] = found
+    return evaluated, unsettled, ending
 
 
-def _failed_child(detail: str, log: str, labelled: bool) -> Failure:
-    """An evaluation child that left no usable report: the machine's fault, or the student's
-    when the child ran in their sandbox."""
-    if labelled:
-        params = {"error": detail, "log": redact_paths(log)}
-        return ErrorKind.EVALUATION_FAILED, Message("evaluation_failed", params)
-    return _unusable(detail)
+def _task_result(job: jobs.Job, task_id: str) -> EvalResult | None:
+    """One task's result, written by the child as soon as that task was scored."""
+    try:
+        raw = read_child_json(job.outputs / task_file(task_id), max_bytes=REPORT_MAX_BYTES)
+        return codec.from_json(EvalResult, raw)
+    except (ChildOutputError, codec.DecodeError):
+        return None
+
+
+def _ending(outcome: Outcome) -> str:
+    """How a child that left no report ended, for a progress line."""
+    if outcome.out_of_memory:
+        return "ran out of memory"
+    if outcome.timed_out:
+        return f"ran out of time ({outcome.seconds:.0f} s)"
+    return f"ended with exit status {outcome.returncode}"
+
+
+def _failed_child(run: Run, task_id: str, outcome: Outcome, detail: str, labelled: bool) -> Failure:
+    """A task its evaluation child left no result for: the machine's fault, or the
+    student's when the child ran in their sandbox. The message says how the child ended."""
+    if not labelled:
+        return _unusable(detail)
+    log = redact_paths(jobs.log_tail(outcome, 5))
+    about = {"function": run.assignment.tasks[task_id].function, "log": log}
+    failed = ErrorKind.EVALUATION_FAILED
+    if outcome.out_of_memory:
+        return failed, Message("evaluation_failed.memory", {**about, "memory_gb": EVAL_MEMORY_GB})
+    if outcome.timed_out:
+        return failed, Message(
+            "evaluation_failed.timeout", {**about, "seconds": round(outcome.seconds)}
+        )
+    if outcome.returncode != 0:
+        return failed, Message("evaluation_failed.crash", {**about, "code": outcome.returncode})
+    return failed, Message("evaluation_failed", {"error": detail[:2000], "log": log})
 
 
 def _checked_safe(result: EvalResult | None) -> Evaluated:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Queue
 
+from grader.atomic import stop_if_disk_full
 from grader.errors import RecordError
+from grader.layout import Layout
+from grader.pipeline.folders import student_key
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
@@ -40,10 +44,12 @@ def grade_assignment(
         SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
     """
     folders = find_submissions(submissions, only)
+    present = {student_key(f.name) for f in (find_submissions(submissions) if only else folders)}
     config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
     with open_run(config) as run:
         results = _grade_all(run, folders, max(1, jobs_count), force)
-        write_summary_csv(run.layout.summary_csv, stored_results(run), list(run.assignment.tasks))
+        current = current_results(run, present, results)
+        write_summary_csv(run.layout.summary_csv, current, list(run.assignment.tasks))
     return results
 
 
@@ -60,11 +66,14 @@ def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> l
             except Interrupted:  # Ctrl-C: nothing may be recorded for this submission
                 raise
             except Exception as exc:  # noqa: BLE001 - the fault barrier: one submission only
+                stop_if_disk_full(exc)  # the machine's problem, not this submission's
                 return failed_result(run, folder, exc)
 
     with ThreadPoolExecutor(max_workers=jobs_count) as pool:
         futures = [pool.submit(grade_one, f) for f in folders]
         try:
+            for done in wait(futures, return_when=FIRST_EXCEPTION).done:
+                done.result()  # a full disk in any slot stops the batch now, not in turn
             return [f.result() for f in futures]
         except BaseException:  # Ctrl-C: kill running children, keep finished checkpoints
             run.sandbox.stop_all()
@@ -81,12 +90,41 @@ def _slot(slots: Queue[int]) -> Iterator[int]:
         slots.put(slot)
 
 
-def stored_results(run: Run) -> list[Result]:
-    """Every readable result in the results folder (of this run or of earlier ones)."""
-    results = []
+def current_results(run: Run, present: set[str], graded: list[Result]) -> list[Result]:
+    """What the class summary lists: this run's results, and the stored results of the other
+    submission folders still `present` (those `--only` left out).
+
+    A stored result whose folder is gone (a student removed from the submissions folder) is
+    moved to `results/removed/`, its reports to `reports/removed/`: kept, never listed again
+    (the `report` command reads `results/*.json` alone). Matched by the result's `student`.
+    """
+    by_student = {r.student: r for r in graded}
+    removed = []
     for path in sorted(run.layout.results.glob("*.json")):
         try:
-            results.append(read_result(path))
+            stored = read_result(path)
         except RecordError:
             continue  # written by a newer grader or damaged: not part of this summary
-    return results
+        if stored.student in present:
+            by_student.setdefault(stored.student, stored)
+        elif stored.student not in by_student:
+            _set_aside(run.layout, path, stored.student)
+            removed.append(stored.student)
+    if removed:
+        run.progress("", "summary", f"{len(removed)} result(s) of submission folders no longer "
+                     f"there moved to {run.layout.removed_results} and left out of the summary: "
+                     f"{', '.join(removed)}")  # fmt: skip
+    return sorted(by_student.values(), key=lambda r: r.student)
+
+
+def _set_aside(layout: Layout, path: Path, student: str) -> None:
+    """Move a result and its reports into the `removed/` folders (replacing older copies)."""
+    layout.removed_results.mkdir(exist_ok=True)
+    os.replace(path, layout.removed_results / path.name)
+    if Path(student).name != student:
+        return  # no report path of its own
+    for fmt in ("pdf", "html"):
+        report = layout.report(student, fmt)
+        if report.is_file() and not report.is_symlink():
+            layout.removed_reports.mkdir(exist_ok=True)
+            os.replace(report, layout.removed_reports / report.name)

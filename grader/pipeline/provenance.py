@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader import __version__
-from grader.errors import RecordError
+from grader.errors import Fault, RecordError
 from grader.records import SCHEMA, Provenance, Result, read_result
 from grader.sandbox import levels
 
@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # the run grades the reference solution with this module: no 
     from grader.pipeline.run import Run
 
 # A stored result's trained tasks are reused only when all of these are unchanged.
+# `base_model` holds the base model's content hash: a result trained against another base
+# model (retrained after its cache was damaged, say) is not reused.
 REUSE_KEYS = ("grader_version", "grader_hash", "schema", "training_hash", "split_key",
-              "submission_hash", "numerics")  # fmt: skip
+              "submission_hash", "numerics", "base_model")  # fmt: skip
 # These only change how trained tasks are scored: a change re-scores without retraining.
 RESCORE_KEYS = ("spec_hash", "reference_hash")
 GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
@@ -69,8 +71,19 @@ def check_reuse(path: Path, expected: Provenance) -> tuple[Result | None, str | 
         stored = read_result(path)
     except RecordError as exc:
         return None, f"stored result unreadable ({str(exc).splitlines()[0][:80]}): regrading"
-    reason = stale_reason(stored.provenance, expected)
+    reason = stale_reason(stored.provenance, expected) or failed_in_grader(stored)
     return (stored, None) if reason is None else (None, reason)
+
+
+def failed_in_grader(stored: Result) -> str | None:
+    """Why a stored result must be graded again although nothing it was made from changed:
+    a task failed for the grader's or the machine's reasons (a grader bug, a scoring child
+    that died), not the student's. Such a failure says nothing about the submission."""
+    for task_id, record in stored.tasks.items():
+        kind = record.error_kind
+        if kind is not None and kind.fault is not Fault.STUDENT:
+            return f"{task_id} failed in the grader last time ({kind.code}): regrading"
+    return None
 
 
 def stale_reason(stored: Provenance, expected: Provenance) -> str | None:
@@ -80,16 +93,18 @@ def stale_reason(stored: Provenance, expected: Provenance) -> str | None:
         return None
     key = changed[0]
     old, new = getattr(stored, key), getattr(expected, key)
+    old_hash, new_hash = str(old)[:4], str(new)[:4]  # (`base_model` is a dict, not a hash)
     if key == "submission_hash" and not old:
         return "the last grading of this submission failed in the grader: regrading"
     reasons = {
-        "grader_hash": f"graded by other grader code (hash {str(old)[:4]} → {new[:4]}): regrading",
+        "grader_hash": f"graded by other grader code (hash {old_hash} → {new_hash}): regrading",
         "grader_version": f"graded by grader {old} (now {new}): regrading",
         "schema": f"stored in result schema {old} (now {new}): regrading",
         "training_hash": "assignment spec changed (data, training or limits): regrading",
         "split_key": "data split changed: regrading",
         "submission_hash": "submission changed: regrading",
         "numerics": "trained with other numeric settings: regrading",
+        "base_model": "trained against another base model: regrading",
     }
     return reasons.get(key, f"{key} changed: regrading")
 
@@ -113,14 +128,15 @@ def reference_hash(run: Run) -> str | None:
 
 
 def submission_hash(folder: Path) -> str:
-    """Content hash of every file of a submission (names included)."""
-    digest = hashlib.sha256()
-    for path in sorted(
-        p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    ):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    """Content hash of every regular file of a submission (names included), read by the
+    safe walk that stages it (links never followed, caps checked before reading); a
+    submission refused for a cap hashes to what was listed before the refusal."""
+    from grader.pipeline import staging  # the only user in this module
+
+    try:
+        return staging.copy_tree(folder, None).hash
+    except staging.Refused as exc:
+        return exc.digest
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from grader.pipeline.submissions import (
 )
 from grader.pipeline.training import train_task
 from grader.records import DroppedLine, Result, TaskRecord, read_result, write_json_atomic
+from grader.sandbox.diskuse import remove_tree
 
 if TYPE_CHECKING:  # the run grades the reference when it opens: a real import is a cycle
     from grader.pipeline.run import Run
@@ -72,12 +73,14 @@ def grade_reference(run: Run) -> Run:
 
 def reference_key(run: Run) -> str:
     """What the reference's grading depends on: its content, the spec as training sees it
-    (a threshold change does not regrade it), the split, the children's numeric settings,
-    the grader's code, and the mode (a self-check scores on the validation split)."""
+    (a threshold change does not regrade it), the split, the base model's content (a
+    retrained base regrades it), the children's numeric settings, the grader's code, and the
+    mode (a self-check scores on the validation split)."""
     spec = run.assignment.reference
     assert spec is not None and spec.content_hash is not None
-    parts = (spec.content_hash, run.assignment.training_hash, run.split_key, numerics_key(),
-             grader_hash()[:8], run.mode)  # fmt: skip
+    base = run.base.sha256[:8] if run.base is not None else "no-base"
+    parts = (spec.content_hash, run.assignment.training_hash, run.split_key, base,
+             numerics_key(), grader_hash()[:8], run.mode)  # fmt: skip
     return "-".join(parts)
 
 
@@ -106,7 +109,7 @@ def _train_and_score(run: Run) -> tuple[dict[str, TaskRecord], tuple[DroppedLine
             run.progress(LABEL, task.id, f"trained: {tasks[task.id].status}")
         tasks = evaluate_tasks(run, tasks, staged, work, slot=0)
     finally:
-        shutil.rmtree(work, ignore_errors=True)  # its copies of the reference's code
+        remove_tree(work)  # its copies of the reference's code
     for task_id, record in tasks.items():
         if not record.ok:
             raise GradingError(_failed(run, task_id, record))

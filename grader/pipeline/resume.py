@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from grader import codec
+from grader.errors import Fault
 from grader.pipeline.provenance import REUSE_KEYS
 from grader.records import Provenance, TaskRecord, write_json_atomic
 
@@ -30,8 +31,9 @@ def save_task(store: Path, task_id: str, prov: Provenance, record: TaskRecord, w
 def load_task(store: Path, task_id: str, prov: Provenance, work: Path) -> TaskRecord | None:
     """The checkpointed record of a task (model files restored into `work`), if still valid.
 
-    A checkpoint of another submission, spec or grader, or one that does not decode (written
-    by an older grader, or damaged), is ignored: the task is trained again.
+    A checkpoint of another submission, spec or grader, one that does not decode (written
+    by an older grader, or damaged), or one of a task that failed for the grader's or the
+    machine's reasons, is ignored: the task is trained again.
     """
     try:
         saved = json.loads((store / f"{task_id}.json").read_text(encoding="utf-8"))
@@ -40,6 +42,8 @@ def load_task(store: Path, task_id: str, prov: Provenance, work: Path) -> TaskRe
         record = codec.from_json(TaskRecord, saved["record"])
     except (OSError, ValueError, KeyError, TypeError):  # codec.DecodeError is a ValueError
         return None
+    if record.error_kind is not None and record.error_kind.fault is not Fault.STUDENT:
+        return None  # failed for the grader's or the machine's reasons: never kept
     if record.ok and not _restore_models(store, task_id, work):
         return None
     return record

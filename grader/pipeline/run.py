@@ -9,7 +9,6 @@ scratch folder; leaving the `with` block releases all of them, whatever happened
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from grader import data, sandbox
 from grader.errors import GradingError
 from grader.layout import CHECK, GRADE, Layout
+from grader.outlock import output_lock
 from grader.pipeline.basemodel import TrainedBase, ensure_base_model
 from grader.pipeline.reference import grade_reference
 from grader.sandbox import Isolation, Sandbox, jobs
@@ -73,9 +73,24 @@ def open_run(config: RunConfig) -> Iterator[Run]:
     on exit. A self-check (mode `check`) never grades the reference solution: a student's
     copy of the assignment has none, and its relative checks stay unresolved.
 
+    The output folder is locked for the run, before anything is prepared: a second grader
+    into the same folder stops at once (`grader.outlock`).
+
     Raises:
         SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
+        OutputLocked: another grader is writing into the same output folder.
     """
+    assignment = config.assignment
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment, reference_required=config.mode != CHECK)
+    layout = Layout.for_output(config.out_dir, assignment.id, config.mode)
+    with output_lock(layout, config.mode), _open(replace(config, assignment=assignment)) as run:
+        yield run
+
+
+@contextmanager
+def _open(config: RunConfig) -> Iterator[Run]:
+    """`open_run` once the output folder is locked."""
     assignment = config.assignment
     if not isinstance(assignment, Assignment):
         assignment = load_assignment(assignment, reference_required=config.mode != CHECK)
@@ -83,7 +98,10 @@ def open_run(config: RunConfig) -> Iterator[Run]:
     layout = Layout.for_output(config.out_dir, assignment.id, config.mode)
     source = data.find_source(config.data_dir)
     layout.make_private()  # hidden labels and others' results: no child uid may read them
-    splits_dir = data.prepare_splits(assignment, source, layout.splits)
+    progress = config.progress or (lambda *_: None)  # a damaged split cache is rebuilt: why
+    splits_dir = data.prepare_splits(
+        assignment, source, layout.splits, lambda why: progress("(instructor)", "data split", why)
+    )
     with Sandbox(_isolation(config)) as box:
         work = jobs.make_work_root()
         try:
@@ -103,7 +121,7 @@ def open_run(config: RunConfig) -> Iterator[Run]:
                 run = _with_reference(run)
             yield run
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            jobs.remove_work_root(work)
 
 
 def _with_reference(run: Run) -> Run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -13,11 +14,19 @@ from grader.data import IMAGE_SHAPE
 from grader.errors import GradingError, Step
 from grader.layout import CHECK
 from grader.messages import Message, render
-from grader.pipeline import timelimit
+from grader.pipeline import folders, timelimit
 from grader.pipeline.quick import QuickFacts, TaskCheck, check_task
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import grade_submission
-from grader.pipeline.submissions import NOTEBOOK_FILE, SUBMISSION_FILE, Staged, stage
+from grader.pipeline.submissions import (
+    NOTEBOOK_FILE,
+    SUBMISSION_FILE,
+    TOML_MAX_BYTES,
+    NotAFile,
+    Staged,
+    read_small,
+    stage,
+)
 from grader.records import Result
 from grader.report.dropped import DroppedGroup, group_dropped
 from grader.spec import Task
@@ -80,17 +89,21 @@ def check_submission(
 def submission_folder(path: Path, tmp: Path) -> Path:
     """A folder holding the submission, whether given a folder, a .py or a .ipynb file."""
     if path.is_dir():
-        return path
+        return path  # staged like any submission folder: links in it are not followed
     names = {".py": SUBMISSION_FILE, ".ipynb": NOTEBOOK_FILE}
-    if not path.is_file() or path.suffix not in names:
+    if path.is_symlink() or not path.is_file() or path.suffix not in names:
         raise GradingError(
-            f"{path} is not a submission: pass a folder, a submission.py or a submission.ipynb."
+            f"{path} is not a submission: pass a folder, a submission.py or a submission.ipynb"
+            " (the file itself, not a link to it)."
         )
-    folder = tmp / (path.resolve().parent.name or "student")
+    name = path.resolve().parent.name
+    folder = tmp / (name if folders.usable(name) else "student")
     folder.mkdir()
     shutil.copyfile(path, folder / names[path.suffix])
-    if (path.parent / "student.toml").is_file():
-        shutil.copyfile(path.parent / "student.toml", folder / "student.toml")
+    with contextlib.suppress(NotAFile, OSError):  # its name only: read as in grading
+        toml = read_small(path.parent, "student.toml", TOML_MAX_BYTES)
+        if toml is not None and len(toml) <= TOML_MAX_BYTES:
+            (folder / "student.toml").write_bytes(toml)
     return folder
 
 
@@ -111,7 +124,7 @@ def quick_checks(
     staged = stage(folder, work / "submission")
     found = []
     for task in tasks:
-        run.progress(folder.name, task.id, "checking")
+        run.progress(staged.student, task.id, "checking")
         found.append((task, check_task(run, staged, task, work, 0)))
     return staged, found
 
@@ -237,6 +250,9 @@ def rows_from_result(result: Result) -> list[Row]:
         if not task.ok
     ]
     for check in result.checks:
+        if not check.counted:  # below the learning floor: its first note says why
+            rows.append(Row(check.task, check.required, PROBLEM, (*check.notes, check.message)[0]))
+            continue
         rows.append(Row(check.task, check.required, OK if check.passed else PROBLEM, check.message))
     return rows
 

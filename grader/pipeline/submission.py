@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import traceback
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from grader.layout import CHECK
 from grader.messages import Message, render
 from grader.pipeline import resume
 from grader.pipeline.evaluation import evaluate_tasks
+from grader.pipeline.folders import student_key
 from grader.pipeline.provenance import check_reuse, provenance, rescore_reason
 from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
 from grader.pipeline.training import empty_record, train_task
@@ -29,6 +29,7 @@ from grader.records import (
     TaskRecord,
     write_json_atomic,
 )
+from grader.sandbox.diskuse import remove_tree
 
 if TYPE_CHECKING:  # the run grades the reference solution with this module: no cycle
     from grader.pipeline.run import Run
@@ -39,23 +40,27 @@ LOG_TAIL_CHARS = 16_000  # of a grader error's traceback, kept in the task's log
 def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Result:
     """Train and evaluate every task of one submission; write and return its result.
 
-    An unchanged submission's stored result is returned as it is (unless `force`). Each
-    task is checkpointed as soon as it is trained, so an interrupted run resumes.
+    The submission is staged first: its hash is that of the files copied, read once by the
+    safe walk (grader/pipeline/staging.py). An unchanged submission's stored result is then
+    returned as it is (unless `force`). Each task is checkpointed as soon as it is trained,
+    so an interrupted run resumes. Results are stored under `student_key(folder.name)`.
     """
-    student, prov = folder.name, provenance(run, folder)
-    path = run.layout.result(student)
-    stored, why_not = (None, None) if force else check_reuse(path, prov)
-    if stored is not None:
-        return _reuse(run, folder, stored, prov)
-    if why_not:
-        run.progress(student, "-", why_not)
-    store = run.layout.partial(student)
-    if force:
-        resume.clear(store)
+    student = student_key(folder.name)
     work = Path(tempfile.mkdtemp(prefix="student-", dir=run.work))
     work.chmod(0o711)
     try:
         staged = stage(folder, work / "submission")
+        prov = replace(provenance(run, None), submission_hash=staged.hash)
+        path = run.layout.result(student)
+        reusable = staged.hash and not force  # "": its files could not be read: regrade
+        stored, why_not = check_reuse(path, prov) if reusable else (None, None)
+        if stored is not None:
+            return _reuse(run, folder, stored, prov)
+        if why_not:
+            run.progress(student, "-", why_not)
+        store = run.layout.partial(student)
+        if force:
+            resume.clear(store)
         tasks = _train_tasks(run, staged, store, prov, work, slot)
         tasks = evaluate_tasks(run, tasks, staged, work, slot)
         result = build_result(run, folder, tasks, prov, staged.notebook_dropped)
@@ -63,22 +68,23 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
         run.progress(student, "-", "scored")
         resume.clear(store)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
     return result
 
 
 def _reuse(run: Run, folder: Path, stored: Result, prov: Provenance) -> Result:
     """A stored result as it is, or its trained tasks scored again under changed checks."""
     why = rescore_reason(stored.provenance, prov)
+    student = student_key(folder.name)
     if why is None:
-        run.progress(folder.name, "-", "unchanged since last run: result reused")
+        run.progress(student, "-", "unchanged since last run: result reused")
         return stored
     specs = run.assignment.tasks
     tasks = {t: replace(r, title=specs[t].title) for t, r in stored.tasks.items()}
     kept = replace(stored.provenance, spec_hash=prov.spec_hash, reference_hash=prov.reference_hash)
     result = build_result(run, folder, tasks, kept, stored.notebook_dropped)
-    write_json_atomic(run.layout.result(folder.name), result)
-    run.progress(folder.name, "-", why)
+    write_json_atomic(run.layout.result(student), result)
+    run.progress(student, "-", why)
     return result
 
 
@@ -120,7 +126,7 @@ def build_result(
     return Result(
         schema=SCHEMA,
         mode="check" if run.mode == CHECK else "grade",
-        student=folder.name,
+        student=student_key(folder.name),
         name=name.name,
         name_warning=None if name.warning is None else render(name.warning, "en"),
         name_warning_message=name.warning,
@@ -140,16 +146,24 @@ def failed_result(run: Run, folder: Path, error: Exception) -> Result:
     with the traceback in its log, so the batch goes on and the instructor sees why.
 
     Never reused: its provenance names no submission hash, so the next run grades it again.
+    Nothing here reads the submission, and no text of it can make the result unwritable.
     """
-    trace = "".join(traceback.format_exception(error))[-LOG_TAIL_CHARS:]
-    message = Message("grader_error", {"error": f"{type(error).__name__}: {error}"[:200]})
+    student = student_key(folder.name)
+    trace = _json_safe("".join(traceback.format_exception(error))[-LOG_TAIL_CHARS:])
+    detail = _json_safe(f"{type(error).__name__}: {error}"[:200])
+    message = Message("grader_error", {"error": detail})
     tasks = {
         task.id: empty_record(run, task).failed(ErrorKind.GRADER_ERROR, message, log_tail=trace)
         for task in run.assignment.tasks.values()
     }
-    run.progress(folder.name, "-", f"grader error: {type(error).__name__}")
+    run.progress(student, "-", f"grader error: {type(error).__name__}")
     prov = replace(provenance(run, None), submission_hash="")
-    result = build_result(run, folder, tasks, prov, name=StudentName(folder.name))
-    with contextlib.suppress(OSError):  # e.g. a name the file system refuses: still returned
-        write_json_atomic(run.layout.result(folder.name), result)
+    result = build_result(run, folder, tasks, prov, name=StudentName(student))
+    with contextlib.suppress(OSError, ValueError):  # still returned, for the summary
+        write_json_atomic(run.layout.result(student), result)
     return result
+
+
+def _json_safe(text: str) -> str:
+    """`text` with undecodable bytes of a file name (lone surrogates) as `\\udcff` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

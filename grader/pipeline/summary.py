@@ -5,44 +5,50 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.atomic import write_atomic
 from grader.records import Result
+from grader.safetext import MARK, clean
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"),
+# leading blanks or not; the full-width forms too (some spreadsheets fold them to ASCII).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+TEXT_MAX_CHARS = 300  # of a name in a cell
 
 
 def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[str]) -> None:
-    """One row per student: score, borderline checks to review, and per task status, test
-    accuracy with its 95 % interval, and gap.
+    """One row per student: score, borderline checks to review, checks not counted (their
+    model below the learning floor, `grader.floor`), and per task status, test accuracy with
+    its 95 % interval, and gap.
 
-    UTF-8 with a byte-order mark, so that Excel reads "Núñez" as written; text cells that a
-    spreadsheet would run as a formula are prefixed with an apostrophe.
+    UTF-8 with a byte-order mark, so that Excel reads "Núñez" as written; the names (a
+    folder's, a student.toml's: the student's choice) without control characters or escape
+    sequences, and prefixed with an apostrophe when a spreadsheet would run them as formulas.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["student", "name", "score", "max_score", "status", "borderline_checks"]
+    header += ["not_counted_checks"]
     for task in task_ids:
         header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_test_accuracy_low"]
         header += [f"{task}_test_accuracy_high", f"{task}_gap"]
     writer.writerow(header)
     for r in sorted(results, key=lambda r: r.student):
         borderline = " ".join(check.id for check in r.checks if check.borderline)
+        not_counted = " ".join(check.id for check in r.checks if not check.counted)
         text = [safe_cell(r.student), safe_cell(r.name)]
-        writer.writerow(
-            [*text, r.score, r.max_score, r.status, borderline, *_task_cells(r, task_ids)]
-        )
-    tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")
-    os.replace(tmp, path)
+        checks = [borderline, not_counted]  # ids the grader made: task ids and kinds
+        writer.writerow([*text, r.score, r.max_score, r.status, *checks, *_task_cells(r, task_ids)])
+    write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
 
 
 def safe_cell(text: str) -> str:
-    """`text`, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """`text` cleaned (see `safetext.clean`; U+FFFD where something was removed), with a
+    leading apostrophe when a spreadsheet would read it as a formula."""
+    text = clean(text, TEXT_MAX_CHARS, MARK)
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 def _task_cells(result: Result, task_ids: Sequence[str]) -> list[str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader import codec, data, protocol
 from grader.errors import ChildOutputError, ErrorKind
-from grader.messages import LANGUAGES, Message, diagnoses, render
+from grader.messages import LANGUAGES, Message, diagnoses, integrity, render
 from grader.messages import errors as error_texts
-from grader.pipeline import timelimit
+from grader.pipeline import liveprogress, timelimit
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
 from grader.pipeline.timelimit import Stop
 from grader.records import SplitCounts, TaskRecord
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
 REPORT_MAX_BYTES = 2**20
 Failure = tuple[ErrorKind, Message]
 # ids a worker may report (a missing module, a name only a left-out notebook line set)
-CHILD_MESSAGES = error_texts.TEXTS.keys() | diagnoses.TEXTS.keys() | {
+# (integrity: how a scoring child ended, which evaluation.py reports for it)
+CHILD_MESSAGES = error_texts.TEXTS.keys() | diagnoses.TEXTS.keys() | integrity.TEXTS.keys() | {
     "import_error.missing_module", "notebook.dropped_name"}  # fmt: skip
 
 
@@ -47,15 +49,16 @@ def train_task(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> T
     if staged.failure is not None:
         return record.failed(*staged.failure)
     job = staged_job(run, staged, task, work, slot)
-    outcome = jobs.run_job(
-        job,
-        "grader.worker.train",
-        codec.to_json(task_request(run, job, task)),
-        wall_seconds=timelimit.wall_backstop(task.limits),
-        cpu_seconds=timelimit.process_cpu(task.limits),
-        memory_gb=task.limits.memory_gb,
-        on_line=lambda line: run.progress(staged.student, task.id, line[16:]),
-    )
+    show = functools.partial(run.progress, staged.student, task.id)
+    with liveprogress.epochs_shown(job, task.limits.max_epochs, show):
+        outcome = jobs.run_job(
+            job,
+            "grader.worker.train",
+            codec.to_json(task_request(run, job, task)),
+            wall_seconds=timelimit.wall_backstop(task.limits),
+            cpu_seconds=timelimit.process_cpu(task.limits),
+            memory_gb=task.limits.memory_gb,
+        )
     record = replace(record, log_tail=jobs.log_tail(outcome))
     return _read_training(job, task, outcome, record, work / task.id)
 

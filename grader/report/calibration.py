@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader.atomic import write_atomic
 from grader.records import CheckResult, Result, TaskRecord, read_result
 
 BEGIN = "<!-- calibration-table:begin (make handout-tables writes this) -->"
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                   "run `make handout-tables`", file=sys.stderr)  # fmt: skip
             return 1
         return 0
-    args.handout.write_text(new, encoding="utf-8")
+    write_atomic(args.handout, new)  # a full disk must not leave half a handout
     print(f"{args.handout}: calibration table written from {len(results)} results")
     return 0
 

@@ -67,7 +67,7 @@ def with_interval(
 
 def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
     """One row per check: task, requirement and observation in words (with the observed
-    value's 95 % interval), points, whether it is borderline, and its notes."""
+    value's 95 % interval), points, whether it is borderline or not counted, and its notes."""
     language = texts.language
     rows = []
     for check in result.checks:
@@ -84,6 +84,9 @@ def check_rows(result: Result, texts: Texts) -> list[dict[str, Any]]:
             "points": f"{number(check.points, '', language)} / "
                       f"{number(check.max_points, '', language)}",
             "passed": check.passed,
+            # below the learning floor: earns nothing whatever it measured (notes say why)
+            "not_counted": "" if check.counted else texts.render(
+                Message("learning.mark"), "not counted"),
             "borderline": check.borderline,
             "notes": [texts.render(m, english)  # borderline, paired counts, partial credit
                       for m, english in zip(check.note_messages, check.notes, strict=False)],
@@ -239,4 +242,5 @@ def _pass_rate(checks: list[CheckResult], texts: Texts) -> tuple[str, str, float
     """(task, requirement in words, share passed) of one check across the class."""
     described = next((c for c in checks if c.required_message is not None), checks[0])
     requirement = texts.render(described.required_message, described.required)
-    return described.task, requirement, sum(c.passed for c in checks) / len(checks)
+    earned = sum(c.passed and c.counted for c in checks)  # at chance level: not a pass
+    return described.task, requirement, earned / len(checks)

@@ -61,8 +61,10 @@ def feedback_messages(result: Result, task_id: str) -> list[Message]:
     for check in result.checks:
         if check.task != task_id or check.observed is None:
             continue
-        notes += check.note_messages  # borderline results, paired counts, partial credit
-        if check.passed:
+        # borderline results, paired counts, partial credit, the learning floor (said once,
+        # though each check it stopped carries it)
+        notes += [m for m in check.note_messages if m not in notes]
+        if check.passed or not check.counted:  # not counted: its note says what to fix
             continue
         params = {"observed": check.observed, "threshold": check.threshold,
                   "short": check.threshold - check.observed,

@@ -15,9 +15,11 @@ import jinja2
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from grader.atomic import stop_if_disk_full, write_atomic
 from grader.errors import RecordError
 from grader.layout import Layout
 from grader.messages import number
+from grader.outlock import output_lock
 from grader.records import Result, read_result
 from grader.report import plots
 from grader.report.context import compared_pairs, student_context, summary_context
@@ -74,7 +76,8 @@ def _environment() -> jinja2.Environment:
 
 def _write_pdf(html: str, target: Path) -> None:
     fetcher = DataOnlyFetcher()
-    HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).write_pdf(target)
+    pdf = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).write_pdf()
+    write_atomic(target, pdf)  # a full disk leaves the old report, never half a new one
 
 
 def _as_result(result: Result | Mapping[str, Any]) -> Result:
@@ -137,7 +140,7 @@ def _render_student(
         if fmt == "pdf":
             _write_pdf(html, target)
         else:
-            target.write_text(html, encoding="utf-8")
+            write_atomic(target, html)
         paths.append(target)
     missing: set[str] = context["missing_messages"]
     if missing:
@@ -162,7 +165,7 @@ def render_class_summary(results: list[Result], where: Layout | Path) -> list[Pa
     ).as_posix()
     layout.index_html.parent.mkdir(parents=True, exist_ok=True)
     template = _environment().get_template("summary.html.j2")
-    layout.index_html.write_text(template.render(**context, html=True), encoding="utf-8")
+    write_atomic(layout.index_html, template.render(**context, html=True))
     _write_pdf(template.render(**context, html=False), layout.summary_pdf)
     return [layout.summary_pdf, layout.index_html]
 
@@ -198,9 +201,18 @@ def render_all(layout: Layout | Path) -> RenderSummary:
 
     A result file that cannot be read or rendered is listed in `errors` and skipped; the
     others are still rendered. (A plain folder stands for the layout whose `out` it is.)
+
+    Raises:
+        OutputLocked: another grader is writing into the same folder.
+        OutputError: the disk is full (or read-only): no report could be written.
     """
     if not isinstance(layout, Layout):
         layout = Layout(Path(layout).parent, Path(layout).name)
+    with output_lock(layout, "report"):
+        return _render_all(layout)
+
+
+def _render_all(layout: Layout) -> RenderSummary:
     summary = RenderSummary()
     results = []
     for path in sorted(layout.results.glob("*.json")):
@@ -213,6 +225,7 @@ def render_all(layout: Layout | Path) -> RenderSummary:
         try:
             paths, missing = _render_student(result, layout, ("pdf", "html"))
         except Exception as exc:  # one broken result must not stop the others' reports
+            stop_if_disk_full(exc)  # every later report would fail too: say so once
             summary.errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
         summary.paths += paths
@@ -223,5 +236,6 @@ def render_all(layout: Layout | Path) -> RenderSummary:
         try:
             summary.paths += render_class_summary(results, layout)
         except Exception as exc:
+            stop_if_disk_full(exc)  # every later report would fail too: say so once
             summary.errors.append(f"class summary: {type(exc).__name__}: {exc}")
     return summary

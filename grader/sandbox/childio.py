@@ -38,6 +38,8 @@ def read_child_json(path: Path, max_bytes: int = 4 * 2**20) -> dict[str, Any]:
         data = json.loads(read_child_file(path, max_bytes))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ChildOutputError(f"{path.name} is not valid JSON ({exc})") from None
+    except RecursionError:  # `[[[[...` a few thousand deep: the parser gives up
+        raise ChildOutputError(f"{path.name} is nested too deeply") from None
     if not isinstance(data, dict):
         raise ChildOutputError(f"{path.name} does not hold a JSON object")
     return data

@@ -6,12 +6,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, memcap
+from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, memcap, workroot
 from grader.sandbox.childio import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -19,7 +18,8 @@ MODEL_MAX_BYTES = 256 * 2**20
 
 @dataclass(frozen=True)
 class Job:
-    """A job folder: `in/` (read-only for the child) and `out/` (its only writable place)."""
+    """A job folder: `in/` (read-only for the child); `out/`, `tmp/` and `shm/` its only
+    writable places, all three counted by the write cap (`Limits.scratch_bytes`)."""
 
     root: Path
     sandbox: Sandbox
@@ -34,9 +34,24 @@ class Job:
         return self.root / "out"
 
     @property
+    def scratch(self) -> Path:
+        """The child's /tmp (and TMPDIR) under every level."""
+        return self.root / "tmp"
+
+    @property
+    def shared_memory(self) -> Path:
+        """The child's /dev/shm under bubblewrap (the other levels give it none)."""
+        return self.root / "shm"
+
+    @property
     def mounts(self) -> list[Mount]:
         """The job's folders as a bubblewrapped child sees them."""
-        return [Mount(self.inputs, "/job/in"), Mount(self.outputs, "/job/out", writable=True)]
+        return [
+            Mount(self.inputs, "/job/in"),
+            Mount(self.outputs, "/job/out", writable=True),
+            Mount(self.scratch, "/tmp", writable=True),
+            Mount(self.shared_memory, "/dev/shm", writable=True),
+        ]
 
     def inside(self, host: Path) -> str:
         """Where the child sees a file of this job."""
@@ -44,32 +59,44 @@ class Job:
 
 
 def make_work_root() -> Path:
-    """A private folder for job folders, in the system temp dir so that any child uid can
-    reach it: traversable (0o711) but not listable, so job folders cannot be found."""
-    root = Path(tempfile.mkdtemp(prefix="grader-work-"))
-    root.chmod(0o711)
-    return root
+    """The run's folder for job folders (0o711: any child uid passes, none lists it); the
+    folders of dead runs are removed first. Give it back with `remove_work_root`."""
+    return workroot.make()
+
+
+def remove_work_root(root: Path) -> None:
+    """Delete the run's work folder and release its lock."""
+    workroot.remove(root)
 
 
 def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
-    """Fresh, unguessable job folders; the output folder belongs to the child's uid."""
+    """Fresh, unguessable job folders that only the job's own uid (and root) may enter.
+
+    Explicit modes, whatever the instructor's umask: the job folder and `in/` are root's,
+    searchable/readable by the child's group only (its uid's own gid); the writable
+    folders belong to the child. Other children, other local users and a stale copy
+    left by a killed run see nothing, though `in/` holds hard links to shared arrays.
+    """
     job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), sandbox, slot)
-    job.root.chmod(0o711)
-    job.inputs.mkdir()
-    job.outputs.mkdir()
-    job.inputs.chmod(0o755)  # explicit modes: the instructor's umask must not hide inputs
-    job.outputs.chmod(0o700)
     uid = sandbox.child_uid(slot)
-    if uid is not None:
-        os.chown(job.outputs, uid, uid)
+    _private(job.root, uid, 0o710)
+    job.inputs.mkdir()
+    _private(job.inputs, uid, 0o750)
+    for folder in (job.outputs, job.scratch, job.shared_memory):
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o700)
+        if uid is not None:
+            os.chown(folder, uid, uid)
     return job
 
 
 def link_inputs(job: Job, files: dict[str, Path]) -> None:
-    """Make each file visible in `in/` under a new name (hard link, else copy)."""
+    """Make each file visible in `in/` under a new name (hard link, else copy). A hard
+    link shares its source's mode, so files are 0o644: `in/`'s folders guard them."""
+    uid = job.sandbox.child_uid(job.slot)
     for name, source in files.items():
         target = job.inputs / name
-        _readable_folders(job.inputs, target.parent)
+        _private_folders(job.inputs, target.parent, uid)
         try:
             os.link(source, target)
         except OSError:
@@ -77,13 +104,23 @@ def link_inputs(job: Job, files: dict[str, Path]) -> None:
         target.chmod(0o644)
 
 
-def _readable_folders(root: Path, folder: Path) -> None:
-    """Create `folder` below `root`, every level world-readable whatever the umask."""
+def _private(folder: Path, uid: int | None, mode: int) -> None:
+    """Give `folder` to root and the child's group with `mode` (0o700 when children run as
+    the grader itself: no group to share with)."""
+    if uid is None:
+        folder.chmod(0o700)
+        return
+    os.chown(folder, -1, uid)
+    folder.chmod(mode)
+
+
+def _private_folders(root: Path, folder: Path, uid: int | None) -> None:
+    """Create `folder` below `root`, every level readable by the child's group only."""
     for level in reversed([folder, *folder.parents]):
         if level == root or root not in level.parents:
             continue
         level.mkdir(exist_ok=True)
-        level.chmod(0o755)
+        _private(level, uid, 0o750)
 
 
 def run_job(
@@ -94,7 +131,6 @@ def run_job(
     wall_seconds: float,
     memory_gb: float,
     cpu_seconds: float | None = None,
-    on_line: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Write the request into `in/` and run the worker module on it (`cpu_seconds`: the
     child's whole CPU time, RLIMIT_CPU; by default a multiple of `wall_seconds`)."""
@@ -108,7 +144,6 @@ def run_job(
         workdir=job.outputs,
         limits=Limits(wall_seconds, int(memory_gb * 2**30), cpu_seconds=cpu_seconds),
         slot=job.slot,
-        on_line=on_line,
     )
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from grader.sandbox import uids
+from grader.sandbox import reach, uids
 from grader.sandbox.process import PYTHON, Mount
+from grader.sandbox.reach import PROBE_IMPORTS, probe
 
 BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
 GRADER_PACKAGE = Path(__file__).resolve().parent.parent
@@ -34,7 +34,6 @@ WORKER_CODE = (
     "sandbox/landlock.py",
 )
 CODE_INSIDE = "/opt/grader"  # the child's PYTHONPATH under bubblewrap
-SCRATCH_TMPFS_BYTES = 256 * 2**20  # the child's /tmp under bubblewrap
 SYSTEM_FOLDERS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
 Gpus = tuple[str, ...]
 # The settings that fix training's arithmetic, recorded in every result's provenance (handout,
@@ -60,11 +59,15 @@ def python_paths() -> list[Path]:
     return sorted(p for p in roots if p.exists())
 
 
-def child_environment(pythonpath: str, home: str, gpus: Gpus = ()) -> dict[str, str]:
-    """A scrubbed environment: nothing of the grader's reaches the child but GPU choice."""
+def child_environment(
+    pythonpath: str, home: str, gpus: Gpus = (), tmp: str | None = None
+) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's reaches the child but GPU choice.
+    HOME and TMPDIR point into folders counted by the write cap (`tmp`: HOME if None)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": home,
+        "TMPDIR": tmp or home,
         "PYTHONPATH": pythonpath,
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -93,6 +96,10 @@ class Level:
 
     def works(self, uid: int | None) -> bool:
         """Whether this level works here, tried as a child running as `uid` would."""
+        return self.problem(uid) is None
+
+    def problem(self, uid: int | None) -> str | None:
+        """Why this level cannot start the grader's Python as `uid` here (None: it can)."""
         raise NotImplementedError
 
     def wrap(
@@ -105,11 +112,11 @@ class Level:
         uid: int | None,
     ) -> tuple[list[str], dict[str, str]]:
         """The argv and environment that run `command` confined at this level."""
-        return command, self.environment(str(workdir), gpus)
+        return command, self.environment(str(workdir), gpus, _scratch(mounts, host=True))
 
-    def environment(self, home: str, gpus: Gpus = ()) -> dict[str, str]:
+    def environment(self, home: str, gpus: Gpus = (), tmp: str | None = None) -> dict[str, str]:
         """The child's environment, as the child sees it."""
-        return child_environment(str(PROJECT_ROOT), home, gpus)
+        return child_environment(str(PROJECT_ROOT), home, gpus, tmp)
 
     def inside(self, host: Path, mounts: Sequence[Mount]) -> str:
         """Where the child sees the host path `host` (one of `mounts` or inside one)."""
@@ -129,8 +136,8 @@ class Rlimits(Level):
 
     name = RLIMITS
 
-    def works(self, uid: int | None) -> bool:
-        return True
+    def problem(self, uid: int | None) -> str | None:
+        return probe([PYTHON, "-c", PROBE_IMPORTS], uid, env={"PYTHONPATH": str(PROJECT_ROOT)})
 
 
 class Landlock(Level):
@@ -138,12 +145,13 @@ class Landlock(Level):
 
     name = LANDLOCK
 
-    def works(self, uid: int | None) -> bool:
-        probe = "from grader.sandbox import landlock; landlock.restrict([], [])"
-        return _probe([PYTHON, "-c", probe], uid, env={"PYTHONPATH": str(PROJECT_ROOT)})
+    def problem(self, uid: int | None) -> str | None:
+        code = f"{PROBE_IMPORTS}; grader.sandbox.landlock.restrict([], [])"
+        return probe([PYTHON, "-c", code], uid, env={"PYTHONPATH": str(PROJECT_ROOT)})
 
     def worker_rules(self, mounts: Sequence[Mount], gpus: Gpus) -> dict[str, Any]:
-        """Read: the system, Python, the worker code, the read-only mounts. Write: the rest."""
+        """Read: the system, Python, the worker code, the read-only mounts. Write: the rest
+        (so not /tmp, /var/tmp or /dev/shm: TMPDIR points into the job's counted folder)."""
         code = [str(p) for p in python_paths() + worker_code()]
         read = [*SYSTEM_FOLDERS, *code, *(str(m.host) for m in mounts if not m.writable)]
         write = [*(str(m.host) for m in mounts if m.writable), "/dev/null", *gpus]
@@ -155,8 +163,11 @@ class Bubblewrap(Level):
 
     name = BUBBLEWRAP
 
-    def works(self, uid: int | None) -> bool:
-        return bool(shutil.which("bwrap")) and _probe(self.prefix([], uid) + ["/bin/true"], uid)
+    def problem(self, uid: int | None) -> str | None:
+        if not shutil.which("bwrap"):
+            return "bwrap is not installed"
+        argv = self.prefix([], uid, self.environment("/"))
+        return probe([*argv, "--chdir", "/", "--", PYTHON, "-c", PROBE_IMPORTS], uid)
 
     def wrap(
         self,
@@ -167,12 +178,13 @@ class Bubblewrap(Level):
         gpus: Gpus,
         uid: int | None,
     ) -> tuple[list[str], dict[str, str]]:
-        prefix = self.prefix(mounts, uid, self.environment("/tmp", gpus), gpus)
+        tmp = _scratch(mounts, host=False) or self.inside(workdir, mounts)
+        prefix = self.prefix(mounts, uid, self.environment(tmp, gpus), gpus)
         argv = prefix + ["--chdir", self.inside(workdir, mounts), "--"] + command
         return argv, {"PATH": "/usr/bin:/bin"}  # bwrap itself: the child's is set inside
 
-    def environment(self, home: str, gpus: Gpus = ()) -> dict[str, str]:
-        return child_environment(CODE_INSIDE, home, gpus)
+    def environment(self, home: str, gpus: Gpus = (), tmp: str | None = None) -> dict[str, str]:
+        return child_environment(CODE_INSIDE, home, gpus, tmp)
 
     def inside(self, host: Path, mounts: Sequence[Mount]) -> str:
         for mount in mounts:
@@ -197,11 +209,12 @@ class Bubblewrap(Level):
             argv += ["--dev-bind", device, device]
         for path in worker_code():
             argv += ["--ro-bind", str(path), code_inside(path)]
-        for m in mounts:
+        for m in mounts:  # /tmp and /dev/shm among them: host folders the write cap counts
             argv += ["--bind" if m.writable else "--ro-bind", str(m.host), m.inside]
-        # The root is a tmpfs holding the folders made for the binds above (/opt/grader/grader
-        # among them): read-only, so the child writes only to its mounts and the sized /tmp.
-        argv += ["--remount-ro", "/"]
+        # The root and /dev are unsized tmpfs (/dev/shm a folder of it unless mounted over):
+        # both read-only, so the child writes only to its mounts. Not recursive: the device
+        # nodes and the binds inside stay as they are.
+        argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
         if uid is not None:
             argv += ["--uid", str(uid), "--gid", str(uid)]
         for key, value in (env or {}).items():
@@ -209,26 +222,13 @@ class Bubblewrap(Level):
         return argv
 
 
+# Namespaces, /usr, a fresh /proc and /dev; /tmp stays read-only unless a writable mount of
+# the job is bound there.
 _BWRAP_BASE = (
-    "bwrap",
-    "--unshare-all",
-    "--die-with-parent",
-    "--new-session",
-    "--clearenv",
-    "--ro-bind",
-    "/usr",
-    "/usr",
-    "--proc",
-    "/proc",
-    "--dev",
-    "/dev",
-    "--size",
-    str(SCRATCH_TMPFS_BYTES),
-    "--tmpfs",
-    "/tmp",
-    "--dir",
-    "/job",
-)
+    "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+    "--dir", "/tmp", "--dir", "/job",
+)  # fmt: skip
 
 
 def code_inside(host: Path) -> str:
@@ -253,13 +253,12 @@ def _system_binds() -> list[str]:
     return argv
 
 
-def _probe(command: list[str], uid: int | None, env: dict[str, str] | None = None) -> bool:
-    drop: dict[str, Any] = {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=10, env=env, **drop)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+def _scratch(mounts: Sequence[Mount], host: bool) -> str | None:
+    """The job's writable folder the child sees as /tmp (host path or path inside), if any."""
+    for m in mounts:
+        if m.writable and m.inside == "/tmp":
+            return str(m.host) if host else m.inside
+    return None
 
 
 ALL_LEVELS: tuple[Level, ...] = (Bubblewrap(), Landlock(), Rlimits())  # strongest first
@@ -275,9 +274,22 @@ def named(name: str) -> Level:
 
 
 def detect_isolation(forced: str | None = None) -> str:
-    """The strongest level that works here, found by trying each (well under a second)."""
+    """The strongest level that works here, found by trying each (about a second).
+
+    Raises:
+        ValueError: `forced` names no level.
+        GradingError: a child uid cannot reach the interpreter, or no level can start it;
+            the message names the folder or the reason, and the fix.
+    """
     if forced is not None:
-        return named(forced).name
+        named(forced)  # an unknown name fails before anything is tried
     with uids.UidLeases() as leases:  # tried as a child runs: as a throw-away uid
         uid = leases.uid(0)
-        return next(level.name for level in ALL_LEVELS if level.works(uid))
+        reach.require(uid, [Path(PYTHON), *python_paths(), *worker_code()])
+        if forced is not None:
+            return forced  # as given: a forced level's own failures show in its children
+        problem = None
+        for level in ALL_LEVELS:
+            if (problem := level.problem(uid)) is None:
+                return level.name
+    raise reach.nothing_starts(PYTHON, uid, problem or "?")

@@ -4,14 +4,17 @@ Every child prints the same lines before it does anything (absl's first-log noti
 and CPU-feature notices, CUDA probes on a machine without a GPU, Fontconfig's missing
 config); in the last lines of a failed task's log they hide the traceback that says what
 went wrong. Only lines known to be such noise are dropped: a warning from the student's
-own code, or a TensorFlow error raised while training, stays.
+own code, or a TensorFlow error raised while training, stays. Everything else a child
+prints is log text, whatever it starts with: the grader takes no message from it (a
+training's progress is read from the checkpoint file the worker saves each epoch).
 """
 
 from __future__ import annotations
 
 import re
 
-PROGRESS_PREFIX = "GRADER-PROGRESS"  # the worker's per-epoch lines (the console shows them)
+from grader.safetext import clean
+
 # absl / glog style (`I0000 00:00:1796193502.480332   21626 port.cc:153] ...`) and the older
 # TensorFlow style (`2024-05-01 12:00:00.123456: I tensorflow/core/util/port.cc:113] ...`)
 _LOGGED = r"(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF]) "
@@ -49,11 +52,12 @@ NOISE = re.compile(
 
 
 def is_noise(line: str) -> bool:
-    """Whether `line` is start-up noise (or the worker's progress chatter)."""
-    return line.startswith(PROGRESS_PREFIX) or NOISE.match(line.lstrip()) is not None
+    """Whether `line` is start-up noise."""
+    return NOISE.match(line.lstrip()) is not None
 
 
 def readable_tail(log: str, lines: int = 30) -> str:
-    """The last `lines` lines of a child's output that are not noise."""
-    kept = [line for line in log.splitlines() if not is_noise(line)]
+    """The last `lines` lines of a child's output that are not noise, without escape
+    sequences or control characters (a report or a terminal shows them as text)."""
+    kept = [clean(line, None) for line in log.splitlines() if not is_noise(line)]
     return "\n".join(kept[-lines:])

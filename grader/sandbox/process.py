@@ -12,18 +12,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox import memcap
+from grader.sandbox import diskuse, memcap
+from grader.sandbox.output import LOG_TAIL_BYTES as LOG_TAIL_BYTES  # re-exported
+from grader.sandbox.output import Tail, start_reader
 
-LOG_TAIL_BYTES = 16_000
 WATCH_INTERVAL = 0.25
 PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE = 36, 4
 PYTHON = str(Path(sys.prefix) / "bin" / "python")  # the grader's interpreter, venv included
-OnLine = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Outcome:
     returncode: int
     timed_out: bool
     seconds: float
-    log_tail: str
+    log_tail: str  # the last LOG_TAIL_BYTES of its output (each line cut: see `output`)
     disk_exceeded: bool = False
     out_of_memory: bool = False  # killed by its memory cgroup
 
@@ -74,7 +73,7 @@ class Child:
 
     proc: subprocess.Popen[bytes]
     started: float
-    tail: deque[bytes]
+    tail: Tail
     reader: threading.Thread
     cgroup: Path | None = None  # its own memory cgroup, when memory is capped that way
 
@@ -103,9 +102,9 @@ def launch(
     memory_cap: str,
     cgroup: Path | None,
     uid: int | None,
-    on_line: OnLine | None = None,
 ) -> Child:
-    """Start `argv` in its own session, limited, as `uid`; its output drained in a thread."""
+    """Start `argv` in its own session, limited, as `uid`; its output drained in a thread
+    (kept as a bounded tail: nothing the child prints is passed on)."""
     started = time.monotonic()
     proc = subprocess.Popen(
         argv,
@@ -118,15 +117,17 @@ def launch(
         close_fds=True,
         preexec_fn=lambda: _child_setup(limits, memory_cap, cgroup, uid),
     )
-    tail: deque[bytes] = deque()
-    reader = threading.Thread(target=_drain, args=(proc, tail, on_line), daemon=True)
-    reader.start()
+    assert proc.stdout is not None
+    tail, reader = start_reader(proc.stdout)
     return Child(proc, started, tail, reader, cgroup)
 
 
-def watch(child: Child, limits: Limits, folders: Sequence[Path]) -> Ending:
-    """Wait for the child; stop watching at its deadline or when `folders` outgrow the
-    scratch limit (the file-size rlimit caps each file, not their total, so it is polled)."""
+def watch(
+    child: Child, limits: Limits, folders: Sequence[Path], extra: Callable[[], int] | None = None
+) -> Ending:
+    """Wait for the child; stop watching at its deadline or when `folders` (plus `extra()`
+    bytes: what its uid left in /tmp and the like, `strays`) outgrow the scratch limit
+    (the file-size rlimit caps each file, not their total, so it is polled)."""
     deadline = child.started + limits.wall_seconds
     while True:
         try:
@@ -136,7 +137,8 @@ def watch(child: Child, limits: Limits, folders: Sequence[Path]) -> Ending:
             pass
         if time.monotonic() >= deadline:
             return Ending(timed_out=True)
-        if sum(_folder_bytes(f) for f in folders) > limits.scratch_bytes:
+        used = sum(diskuse.tree_bytes(f) for f in folders) + (extra() if extra else 0)
+        if used > limits.scratch_bytes:
             return Ending(disk_exceeded=True)
 
 
@@ -150,22 +152,9 @@ def kill(proc: subprocess.Popen[bytes], wait: bool = True) -> None:
 
 def outcome(child: Child, ending: Ending, returncode: int, out_of_memory: bool) -> Outcome:
     """The child's outcome, once it is dead and its output drained."""
-    text = b"".join(child.tail).decode("utf-8", "replace")[-LOG_TAIL_BYTES:]
+    text = child.tail.text()
     seconds = round(time.monotonic() - child.started, 2)
     return Outcome(returncode, ending.timed_out, seconds, text, ending.disk_exceeded, out_of_memory)
-
-
-def _folder_bytes(folder: Path) -> int:
-    total = 0
-    try:
-        for entry in os.scandir(folder):
-            if entry.is_dir(follow_symlinks=False):
-                total += _folder_bytes(Path(entry.path))
-            else:
-                total += entry.stat(follow_symlinks=False).st_blocks * 512
-    except OSError:
-        pass
-    return total
 
 
 def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int | None) -> None:
@@ -199,16 +188,3 @@ def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> Non
         rlimits.append((resource.RLIMIT_DATA, limits.memory_bytes))
     for which, value in rlimits:
         resource.setrlimit(which, (value, value))
-
-
-def _drain(proc: subprocess.Popen[bytes], tail: deque[bytes], on_line: OnLine | None) -> None:
-    """Keep only the last LOG_TAIL_BYTES of output, however much the child prints."""
-    size = 0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        tail.append(line)
-        size += len(line)
-        while size > LOG_TAIL_BYTES and len(tail) > 1:
-            size -= len(tail.popleft())
-        if on_line is not None and line.startswith(b"GRADER-PROGRESS"):
-            on_line(line.decode("utf-8", "replace").strip())

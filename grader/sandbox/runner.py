@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from grader.sandbox import memcap, process
+from grader.sandbox import memcap, process, strays
 from grader.sandbox.levels import Level, detect_isolation, named
-from grader.sandbox.process import Child, Limits, Mount, OnLine, Outcome
+from grader.sandbox.process import Child, Limits, Mount, Outcome
 from grader.sandbox.uids import UidLeases, sweep
 
 
@@ -70,7 +70,6 @@ class Sandbox:
         workdir: Path,
         limits: Limits,
         slot: int,
-        on_line: OnLine | None = None,
     ) -> Outcome:
         """Run `python -m module request` confined; never raises for child failures.
 
@@ -81,7 +80,8 @@ class Sandbox:
             workdir: the child's current folder (host path, one of `mounts` under bubblewrap).
             limits: resource limits.
             slot: parallel slot, which picks the child's throw-away uid.
-            on_line: called with each progress line the child prints.
+
+        What the child prints is kept as `Outcome.log_tail` (bounded) and passed on to no one.
 
         Raises:
             Interrupted: `stop_all` was called; the child, if started, is dead.
@@ -93,10 +93,10 @@ class Sandbox:
         argv, env = self._level.wrap(
             command, mounts=mounts, workdir=workdir, gpus=self.isolation.gpus, uid=uid
         )
-        child = self._start(argv, env, workdir, limits, uid, on_line)
+        child = self._start(argv, env, workdir, limits, uid)
         writable = [m.host for m in mounts if m.writable] or [workdir]
         try:
-            ending = process.watch(child, limits, writable)
+            ending = process.watch(child, limits, writable, strays.counter(uid))
         finally:
             out_of_memory = self._retire(child, uid)
         child.reader.join(timeout=5)
@@ -135,14 +135,13 @@ class Sandbox:
         workdir: Path,
         limits: Limits,
         uid: int | None,
-        on_line: OnLine | None,
     ) -> Child:
         """Launch a child in its memory cgroup (if any) and track it for `stop_all`."""
         cgroup = self._new_cgroup(limits, workdir)
         try:
             child = process.launch(
                 argv, env, workdir=workdir, limits=limits, memory_cap=self.isolation.memory_cap,
-                cgroup=cgroup, uid=uid, on_line=on_line,
+                cgroup=cgroup, uid=uid,
             )  # fmt: skip
         except BaseException:
             self._remove_cgroup(cgroup)

@@ -1,7 +1,8 @@
 """Throw-away uids for children when the grader runs as root, and sweeping what they leave.
 
 The process-count limit holds only for a real unprivileged uid, and every process a job
-leaves behind (a `setsid` daemon included) can be found by its uid and killed.
+leaves behind (a `setsid` daemon included), and every file it left in a folder all uids
+may write to (`strays`), can be found by its uid and removed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+
+from grader.sandbox import strays, unseen
 
 FIRST_UID = 61000
 UID_RANGE = 4096
@@ -75,13 +78,16 @@ class UidLeases:
                 os.close(fd)
                 continue
             self._fds.append(fd)
+            sweep(uid)  # what a killed grader's children left under it: not this run's
             return uid
         raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
 
 
 def sweep(uid: int | None, patience: float = 5.0) -> None:
     """Kill every process left under a child's throw-away uid (daemons included), and reap
-    them: an unreaped zombie still counts against that uid's process limit."""
+    them: an unreaped zombie still counts against that uid's process limit. Then delete
+    the files it left in /tmp, /var/tmp, /dev/shm and the like, and its System V shared
+    memory segments (which outlive it in the host's IPC namespace)."""
     if uid is None:
         return
     deadline = time.monotonic() + patience
@@ -91,6 +97,8 @@ def sweep(uid: int | None, patience: float = 5.0) -> None:
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.05)
         _reap(pids)
+    strays.remove(uid)
+    unseen.remove_segments(uid)
 
 
 def pids_of_uid(uid: int) -> list[int]:

@@ -11,8 +11,12 @@ Run as: python -m grader.worker.evaluate REQUEST.json
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 import os
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,9 @@ from grader.protocol import ErrorReport, EvalReport, EvalRequest, EvalResult, Ev
 from grader.worker import runtime
 from grader.worker.inspect import count_reused, model_facts
 from grader.worker.loading import load_model, student_objects
+
+MAX_BATCH = 256  # images a predict batch holds at most
+ACTIVATION_BUDGET = 2**30  # bytes of layer outputs a batch may need (the child has 8 GB)
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +46,11 @@ def _failed(raw: dict[str, Any], error: ErrorReport) -> EvalReport:
 
 
 def evaluate_all(request: EvalRequest) -> EvalReport:
-    """Score every task of the request; one task's problem does not stop the others."""
+    """Score every task of the request; one task's problem does not stop the others.
+
+    Each task's result is also written on its own (`task_file`) as soon as it is known: if
+    the child dies on a later task, the grader keeps the tasks already scored.
+    """
     runtime.limit_gpu_memory(request.gpu_memory_mb)
     import keras
 
@@ -51,7 +62,25 @@ def evaluate_all(request: EvalRequest) -> EvalReport:
             results[task_id] = evaluate(task, custom, Path(request.out) / task_id)
         except StudentError as exc:
             results[task_id] = EvalResult(error=runtime.error_report(exc))
+        except Exception as exc:  # noqa: BLE001 - a grader bug fails this task alone
+            traceback.print_exc(file=sys.stderr)
+            results[task_id] = EvalResult(error=runtime.internal_error(exc))
+        _write_task(Path(request.out) / task_file(task_id), results[task_id])
     return EvalReport(results)
+
+
+def task_file(task_id: str) -> str:
+    """The file one task's result is written to, beside the whole report (`eval.json`)."""
+    return f"scored-{task_id}.json"
+
+
+def _write_task(path: Path, result: EvalResult) -> None:
+    """Write one task's result whole or not at all (a temporary file, then renamed). Only a
+    fallback for a child that dies later: a full disk here fails nothing."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(codec.to_json(result), allow_nan=False), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def evaluate(task: EvalTask, custom: dict[str, Any] | None, out: Path) -> EvalResult:
@@ -62,7 +91,9 @@ def evaluate(task: EvalTask, custom: dict[str, Any] | None, out: Path) -> EvalRe
     """
     model = load_model(task.model, task.function, custom)
     images = _arrays(task, "x")
-    outputs = {s: _predict(model, images[s], task) for s in scoring.SPLITS}
+    outputs, batch = {}, batch_size(model)
+    for split in scoring.SPLITS:  # a batch size that ran out of memory is not tried again
+        outputs[split], batch = predict(model, images[split], task, batch)
     facts = model_facts(model)
     if task.base_model and task.built_model:
         base = load_model(task.base_model, "the base model", None)
@@ -83,25 +114,72 @@ def _arrays(task: EvalTask, kind: str) -> dict[str, np.ndarray]:
     return {s: np.load(folder / f"{kind}_{s}.npy", allow_pickle=False) for s in scoring.SPLITS}
 
 
-def _predict(model: Any, x: np.ndarray, task: EvalTask) -> np.ndarray:
-    """Class probabilities for images `x`, checked (shape, finite) before anything uses them.
+def batch_size(model: Any) -> int:
+    """The batch size to predict with: at most `MAX_BATCH`, fewer images when the model's
+    layer outputs for one image are large, so that a batch's activations fit in
+    `ACTIVATION_BUDGET` (a model whose activations at 256 images would need 13 GB is scored
+    20 images at a time, not killed with every other task of the child)."""
+    per_image = 4 * sum(_output_sizes(model))  # float32, every layer's output at once: a bound
+    return max(1, min(MAX_BATCH, ACTIVATION_BUDGET // max(per_image, 1)))
+
+
+def _output_sizes(model: Any) -> list[int]:
+    """The number of values each layer outputs per image, nested models' layers included.
+
+    An estimate only: a layer whose output cannot be read (never called, or a custom class
+    in student mode that hides it) is left out rather than failing the scoring.
+    """
+    sizes = []
+    for layer in getattr(model, "layers", ()):
+        try:
+            if getattr(layer, "layers", None):
+                sizes += _output_sizes(layer)
+                continue
+            outputs = layer.output
+            for tensor in outputs if isinstance(outputs, list | tuple) else [outputs]:
+                sizes.append(math.prod(int(d or 1) for d in tuple(tensor.shape)[1:]))
+        except Exception:  # noqa: BLE001, S112 - see above: an estimate never fails scoring
+            continue
+    return sizes
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether predicting failed for want of memory (TensorFlow's error, by name: no import)."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+
+
+def predict(model: Any, x: np.ndarray, task: EvalTask, batch: int) -> tuple[np.ndarray, int]:
+    """Class probabilities for images `x`, checked (shape, finite) before anything uses them,
+    and the batch size that worked: out of memory at one batch size, it tries half of it,
+    down to one image.
 
     Raises:
-        StudentError: predicting raised, or gave unusable outputs.
+        StudentError: predicting raised (out of memory even one image at a time, say), or
+            gave unusable outputs.
     """
     if len(x) == 0:
-        return np.zeros((0, task.num_classes))
+        return np.zeros((0, task.num_classes)), batch
+    while True:
+        try:
+            outputs = model.predict(x.astype(np.float32) / 255.0, batch_size=batch, verbose=0)
+            break
+        except Exception as exc:  # noqa: BLE001 - a custom layer (student mode) can raise here
+            if _out_of_memory(exc) and batch > 1:
+                print(f"scoring: out of memory at batch size {batch}; trying {batch // 2}",
+                      file=sys.stderr)  # fmt: skip
+                batch //= 2
+                continue
+            error = runtime.describe(exc)
+            if _out_of_memory(exc):
+                error = f"out of memory even one image at a time ({error})"
+            raise StudentError(
+                ErrorKind.BAD_PREDICTIONS,
+                "bad_predictions.raised",
+                function=task.function,
+                error=error,
+            ) from None
     try:
-        outputs = model.predict(x.astype(np.float32) / 255.0, batch_size=256, verbose=0)
-    except Exception as exc:  # noqa: BLE001 - a custom layer (student mode) can raise here
-        raise StudentError(
-            ErrorKind.BAD_PREDICTIONS,
-            "bad_predictions.raised",
-            function=task.function,
-            error=runtime.describe(exc),
-        ) from None
-    try:
-        return scoring.checked_outputs(outputs, len(x), task.num_classes)
+        return scoring.checked_outputs(outputs, len(x), task.num_classes), batch
     except ValueError as exc:
         raise StudentError(ErrorKind.BAD_PREDICTIONS, "bad_predictions", error=str(exc)) from None
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from grader.errors import ErrorKind, StudentError
 from grader.protocol import Layer, ModelFacts, Reuse
+from grader.worker.references import refused_references
 from grader.worker.runtime import describe
 
 
@@ -71,32 +72,10 @@ def flatten(model: Any) -> list[Any]:
 
 
 def custom_classes_in(config: Any) -> set[str]:
-    """Lambda layers and classes from outside Keras in a serialized model config."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            module, name = node.get("module"), node.get("class_name")
-            # A keras.Model subclass is written with "module": null
-            foreign = module is None if "module" in node else False
-            if isinstance(name, str) and (
-                name == "Lambda"
-                or foreign
-                or (isinstance(module, str) and not module.startswith("keras"))
-            ):
-                found.add(
-                    "a Lambda layer"
-                    if name == "Lambda"
-                    else (f"{name} (from {module})" if module else name)
-                )
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(config)
-    return found
+    """What in a serialized model config the grader cannot load without the student's code
+    (Lambda layers, classes from outside Keras' allowlist, function references...), each
+    described for the message; empty when safe mode may load it (see worker/references.py)."""
+    return refused_references(config, compiled=False)  # as `load_model(compile=False)` reads it
 
 
 def serialized_config(model: Any) -> dict[str, Any]:

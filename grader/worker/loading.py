@@ -1,9 +1,10 @@
 """Bringing code and models into a worker: the submission, and `.keras` files (safe or not).
 
 A model file came out of a child that ran student code, so by default it is loaded in
-Keras' safe mode, and refused before loading when its config names a Lambda layer or a
-class from outside Keras. Only a worker in the student's own sandbox loads one with the
-submission's classes.
+Keras' safe mode, and refused before loading when its config names anything outside an
+allowlist of Keras' own classes and functions (a Lambda layer under any spelling, a class
+from outside Keras...: see worker/references.py). Only a worker in the student's own
+sandbox loads one with the submission's classes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from grader.worker.diagnose import student_error
 from grader.worker.inspect import custom_classes_in
 from grader.worker.packages import missing_module_error
 from grader.worker.runtime import first_line
+
+CONFIG_MAX_BYTES = 16 * 2**20  # a CNN's config is a few kB; Keras would read it whole
+SHOWN = 6  # refused classes named in the message
 
 
 def import_submission(path: Path) -> Any:
@@ -103,9 +107,9 @@ def load_model(path: str, function: str, custom: dict[str, Any] | None) -> Any:
     """
     if custom is not None:
         return _load_with_classes(path, function, custom)
-    found = custom_classes_in_file(path)
+    found = sorted(custom_classes_in_file(path, function))
     if found:
-        classes = ", ".join(sorted(found))
+        classes = ", ".join(found[:SHOWN]) + (", ..." if len(found) > SHOWN else "")
         raise StudentError(
             ErrorKind.CUSTOM_OBJECTS, "custom_objects", function=function, classes=classes
         )
@@ -134,11 +138,23 @@ def _load_with_classes(path: str, function: str, custom: dict[str, Any]) -> Any:
         ) from None
 
 
-def custom_classes_in_file(path: str) -> set[str]:
-    """Classes in a `.keras` file's config that are not Keras' own, found without loading."""
+def custom_classes_in_file(path: str, function: str) -> set[str]:
+    """What in a `.keras` file's config the grader cannot load without the student's code,
+    found without loading it.
+
+    Raises:
+        StudentError: the config cannot be read as Keras would read it (then it is not
+            loaded at all).
+    """
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return set()  # unreadable: load_model reports it
+        with zipfile.ZipFile(path) as archive, archive.open("config.json") as member:
+            raw = member.read(CONFIG_MAX_BYTES + 1)
+        if len(raw) > CONFIG_MAX_BYTES:
+            raise ValueError(f"config.json is over {CONFIG_MAX_BYTES // 2**20} MB")
+        config = json.loads(raw)
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as exc:
+        error = f"its config.json cannot be read: {first_line(exc)}"
+        raise StudentError(
+            ErrorKind.BAD_MODEL_FILE, "unsafe_model_file", function=function, error=error
+        ) from None
     return custom_classes_in(config)

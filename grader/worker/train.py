@@ -195,21 +195,12 @@ def compile_model(model: Any, defaults: Defaults) -> tuple[str, str]:
     return name, fmt
 
 
-def _progress(epochs: int) -> Any:
-    """A callback printing one machine-readable line per epoch (the grader's progress)."""
-    import keras
-
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            print(f"GRADER-PROGRESS epoch {epoch + 1}/{epochs}", flush=True)
-
-    return Progress()
-
-
 def _callbacks(settings: Settings) -> list[Any]:
     import keras
 
-    callbacks = [keras.callbacks.TerminateOnNaN(), _progress(settings.epochs)]
+    # No progress is printed: the host reads it from `progress.json` (budget.checkpoints);
+    # what this process prints is the student's too, so the host treats it as log text.
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     if settings.early_stopping_patience:
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss",
