@@ -216,7 +216,7 @@ def test_the_batch_completes_and_the_honest_result_is_unchanged(batch: dict) -> 
 def test_runaway_code_is_stopped_at_the_time_limit(
     batch: dict, student: str, expected: str
 ) -> None:
-    assert task(batch, student)["status"] == "timeout"
+    assert task(batch, student)["status"] == "timeout", task(batch, student)["error"]
     assert expected in task(batch, student)["error"]
 
 

@@ -21,7 +21,7 @@ SANDBOX_MUST_NOT = ["grader.pipeline", "grader.report", "grader.spec", "grader.r
                     "grader.checks"]  # fmt: skip
 REPORT_MAY_IMPORT = ["grader.records", "grader.errors", "grader.checks", "grader.messages",
                      "grader.layout", "grader.report", "grader.resources",
-                     "grader.atomic", "grader.outlock"]  # fmt: skip
+                     "grader.atomic", "grader.outlock", "grader.safetext"]  # fmt: skip
 PURE = {"grader.protocol", "grader.checkreport", "grader.redact", "grader.errors", "grader.codec"}
 
 

@@ -62,8 +62,9 @@ def find_submissions(folder: Path, only: Sequence[str] = ()) -> list[Path]:
     if only:
         missing = sorted(set(only) - {p.name for p in found})
         if missing:
-            known = [p.name for p in found]
-            raise GradingError(f"--only names unknown students {missing}; known: {known}")
+            known = [display(p.name) for p in found]
+            shown = [display(name) for name in missing]
+            raise GradingError(f"--only names unknown students {shown}; known: {known}")
         found = [p for p in found if p.name in only]
     return found
 

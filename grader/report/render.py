@@ -26,6 +26,7 @@ from grader.report.context import compared_pairs, student_context, summary_conte
 from grader.report.i18n import heading
 from grader.report.reference import reference_section, stored_reference
 from grader.resources import templates_dir
+from grader.safetext import clean
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _render_student(
         paths.append(target)
     missing: set[str] = context["missing_messages"]
     if missing:
-        log.warning("%s: no text for %s; shown in English", result.student, sorted(missing))
+        log.warning("%s: no text for %s; shown in English", clean(result.student), sorted(missing))
     return paths, missing
 
 

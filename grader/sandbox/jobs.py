@@ -164,5 +164,5 @@ def take_output(job: Job, name: str, destination: Path, max_bytes: int = MODEL_M
 
 
 def log_tail(outcome: Outcome, lines: int = 30) -> str:
-    """The child's last output lines, without progress chatter and start-up noise."""
+    """The child's last output lines, without start-up noise, cleaned of escapes."""
     return logs.readable_tail(outcome.log_tail, lines)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from grader.sandbox import memcap, process, strays
+from grader.sandbox import memcap, process, strays, uids
 from grader.sandbox.levels import Level, detect_isolation, named
 from grader.sandbox.process import Child, Limits, Mount, Outcome
 from grader.sandbox.uids import UidLeases, sweep
@@ -89,6 +89,8 @@ class Sandbox:
         if self._stopping.is_set():
             raise Interrupted
         uid = self.child_uid(slot)
+        if uid is not None and uids.pids_of_uid(uid):  # the last job's sweep ran out of time
+            sweep(uid, patience=60.0)  # (a fork bomb on a busy machine): a clean start only
         command = process.python_command(module, request_inside)
         argv, env = self._level.wrap(
             command, mounts=mounts, workdir=workdir, gpus=self.isolation.gpus, uid=uid

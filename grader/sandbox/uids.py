@@ -83,7 +83,7 @@ class UidLeases:
         raise RuntimeError(f"all {UID_RANGE} throw-away uids from {FIRST_UID} are in use")
 
 
-def sweep(uid: int | None, patience: float = 5.0) -> None:
+def sweep(uid: int | None, patience: float = 15.0) -> None:
     """Kill every process left under a child's throw-away uid (daemons included), and reap
     them: an unreaped zombie still counts against that uid's process limit. Then delete
     the files it left in /tmp, /var/tmp, /dev/shm and the like, and its System V shared
