@@ -52,7 +52,8 @@ def main() -> int:
         peak = peak_mb()
     for result in results:
         task = result.tasks["scratch"]
-        print(f"  {result.student:<16} {task.status:<8} {task.error_kind or ''}")
+        kind = task.error_kind.code if task.error_kind else ""
+        print(f"  {result.student:<16} {task.status:<8} {kind}")
     print(f"grader peak RSS, honest twin alone:        {baseline:7.0f} MB")
     print(f"grader peak RSS, with the two attacks:     {peak:7.0f} MB  (target < {TARGET_MB} MB)")
     return 0 if peak < TARGET_MB else 1
