@@ -9,8 +9,11 @@ DATA ?= $(or $(GRADER_DATA_DIR),$(if $(wildcard ../shared/data/cifar10.zip),../s
 DATA_FLAG := $(if $(DATA),--data $(DATA))
 OUT ?= build
 ASSIGNMENT ?= assignments/transfer-learning
+# An assignment's own examples when it ships some (assignments/X/submissions/), else ./submissions.
+SUBMISSIONS ?= $(if $(wildcard $(ASSIGNMENT)/submissions),$(ASSIGNMENT)/submissions,submissions)
 
-.PHONY: setup grade report test test-fast bench lint doctor check clean handout-tables handout-check
+.PHONY: setup grade report test test-fast bench lint doctor check clean handout-tables handout-check \
+	spec-reference handout
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	./scripts/install-system-deps.sh $(PYTHON_SYSTEM)
@@ -22,7 +25,7 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 setup: $(VENV)/.installed
 
 grade: setup
-	$(PY) -m grader grade --assignment $(ASSIGNMENT) --out $(OUT) $(DATA_FLAG) $(ARGS)
+	$(PY) -m grader grade --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out $(OUT) $(DATA_FLAG) $(ARGS)
 
 report: setup
 	$(PY) -m grader report --assignment $(ASSIGNMENT) --out $(OUT)
@@ -54,6 +57,14 @@ handout-tables: setup
 
 handout-check: setup
 	$(PY) -m grader.report.calibration --results $(OUT)/$(notdir $(ASSIGNMENT))/results --handout $(ASSIGNMENT)/README.md --check
+
+# Written from the spec (never typed by hand): the assignment.toml reference, and the
+# handout's requirements table. `python -m grader ... --check` says whether they are current.
+spec-reference: setup
+	$(PY) -m grader spec-reference --output docs/assignment-reference.md
+
+handout: setup
+	$(PY) -m grader handout --assignment $(ASSIGNMENT)
 
 doctor: setup
 	$(PY) -m grader doctor --assignment $(ASSIGNMENT)

@@ -23,6 +23,10 @@ CIFAR10_CLASSES = (
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
 ON_TIMEOUT = ("score", "zero")  # what a model stopped at its time limit earns
 LANGUAGES = ("en", "es")
+SOURCES = ("cifar10", "folder")  # dataset kinds: CIFAR-10, or a folder of photos by class
+PIXEL_RANGES = ((0, 1), (0, 255))  # the pixel values models are handed
+# Images per class each CIFAR-10 part holds: (train, test).
+CIFAR10_COUNTS = (5000, 1000)
 
 
 @dataclass(frozen=True)
@@ -68,15 +72,39 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Data:
+    """Where the images come from and what the models are handed."""
+
+    source: str = "cifar10"  # one of SOURCES
+    path: str | None = None  # a folder source: a folder or .zip, relative to the assignment
+    image_size: tuple[int, int] = (32, 32)  # (height, width) of every image models take
+    resize: str = "stretch"  # `grader.images.RESIZE_METHODS`: how other sizes are fitted
+    pixel_range: tuple[int, int] = (0, 1)  # one of PIXEL_RANGES
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (*self.image_size, 3)
+
+    @property
+    def pixel_divisor(self) -> float:
+        """What uint8 pixels are divided by on their way to a model (255: [0, 1])."""
+        return 255.0 / self.pixel_range[1]
+
+
+@dataclass(frozen=True)
 class Split:
-    """Which CIFAR-10 images form one split, and how classes are relabelled."""
+    """Which source images form one split, and how classes are relabelled.
+
+    A per-class amount is a count of images, or (a float in (0, 1]) a share of each source
+    class's images in the part it is drawn from.
+    """
 
     name: str
     classes: tuple[str, ...]
-    sources: tuple[tuple[str, ...], ...]  # per class, the CIFAR-10 classes it is drawn from
-    train_per_class: int
-    val_per_class: int
-    test_per_class: int
+    sources: tuple[tuple[str, ...], ...]  # per class, the source classes it is drawn from
+    train_per_class: int | float
+    val_per_class: int | float
+    test_per_class: int | float
 
 
 @dataclass(frozen=True)
@@ -120,12 +148,21 @@ class Task:
 
 @dataclass(frozen=True)
 class BaseModel:
-    """The instructor's pre-trained model, trained once and handed to every student."""
+    """The instructor's pre-trained model, handed to every student: trained once by the
+    grader from a builder (`file` a .py: `function`, `split`, `training`), or a `.keras`
+    file saved with its weights (`input_shape`, `pixel_range` declared, checked against it).
+    """
 
     file: str
-    function: str
-    split: str
-    training: Training
+    function: str | None
+    split: str | None
+    training: Training | None
+    input_shape: tuple[int, ...] | None = None
+    pixel_range: tuple[int, int] | None = None
+
+    @property
+    def from_file(self) -> bool:
+        return self.file.endswith(".keras")
 
 
 @dataclass(frozen=True)
@@ -147,6 +184,7 @@ class Assignment:
     # not measure learning earn nothing (`grader.floor`; 0: off)
     learning_floor: float = DEFAULT_SHARE
     reference: Reference | None = None  # thresholds may be relative to it
+    data: Data = Data()  # the images: CIFAR-10 at 32x32 in [0, 1] unless the spec says
     # What trained models depend on (spec minus checks, titles and policies; base code): a
     # change elsewhere re-scores stored results without retraining.
     training_hash: str = ""
@@ -157,23 +195,57 @@ class Assignment:
         return sum(c.points for t in self.tasks.values() for c in t.checks)
 
 
-def overdrawn(splits: dict[str, Split]) -> str | None:
-    """The first CIFAR-10 class the splits draw too many images of, with the counts.
+SUBSETS = ("train", "val", "test")
 
-    Splits draw disjoint images, so together they must fit in CIFAR-10 (5,000 training and
-    1,000 test images per class).
+
+def drawn(split: Split, subset: str, source_class: str, available: int) -> int:
+    """How many images `source_class` gives `subset` of `split`, when its part holds
+    `available`: a count is shared among the class's sources, a share taken of each."""
+    amount = getattr(split, f"{subset}_per_class")
+    if isinstance(amount, float):
+        return int(amount * available)
+    for sources in split.sources:
+        if source_class in sources:
+            return share_count(amount, len(sources), sources.index(source_class))
+    raise ValueError(f"{source_class} is not a source of split {split.name}")
+
+
+def part_of(subset: str, has_test: bool) -> str:
+    """The source part a subset draws from: hidden test from `test` when the source has it."""
+    return "test" if subset == "test" and has_test else "train"
+
+
+def overdrawn(
+    splits: dict[str, Split], available: dict[tuple[str, str], int], has_test: bool = True
+) -> str | None:
+    """The first source class the splits draw too many images of, with the counts.
+
+    Splits draw disjoint images, so together they must fit in what each (part, class) of
+    the source holds (`available`).
     """
-    used = {c: [0, 0] for c in CIFAR10_CLASSES}
+    used: dict[tuple[str, str], list[str]] = {}
     for s in splits.values():
         for sources in s.sources:
-            for i, cifar_class in enumerate(sources):
-                used[cifar_class][0] += share_count(s.train_per_class, len(sources), i)
-                used[cifar_class][0] += share_count(s.val_per_class, len(sources), i)
-                used[cifar_class][1] += share_count(s.test_per_class, len(sources), i)
-    for cifar_class, (train, test) in used.items():
-        if train > 5000 or test > 1000:
-            return f"{cifar_class}: {train} train+val, {test} test"
+            for cls in sources:
+                for subset in SUBSETS:
+                    key = (part_of(subset, has_test), cls)
+                    n = drawn(s, subset, cls, available.get(key, 0))
+                    if n:
+                        used.setdefault(key, []).append(f"{s.name}.{subset} {n}")
+    for (part, cls), uses in used.items():
+        total = sum(int(u.rsplit(" ", 1)[1]) for u in uses)
+        if total > available.get((part, cls), 0):
+            return (
+                f"class {cls!r} has {available.get((part, cls), 0)} images in {part}/ and the "
+                f"splits draw {total} ({', '.join(uses)})"
+            )
     return None
+
+
+def cifar10_available() -> dict[tuple[str, str], int]:
+    """What CIFAR-10 holds per (part, class)."""
+    train, test = CIFAR10_COUNTS
+    return {(p, c): n for c in CIFAR10_CLASSES for p, n in (("train", train), ("test", test))}
 
 
 def share_count(total: int, parts: int, index: int) -> int:

@@ -93,7 +93,6 @@ class CheckKind:
     bounds: ClassVar[Bounds]
     at_most: ClassVar[bool] = False  # passes when observed <= threshold (else >=)
     compares: ClassVar[bool] = False  # reads another task too: spec key `compare_to`
-    default_compare_to: ClassVar[str | None] = None  # None: `compare_to` is required
     ramps: ClassVar[bool] = True  # may give partial credit: spec key `partial_from`
     relative: ClassVar[bool] = True  # threshold may be `{ reference = offset }` (measured value)
     # measures learning (an accuracy): judged as it is; any other kind counts only when its
@@ -259,7 +258,7 @@ class ReusesBase(CheckKind):
 
 class BeatsScratch(CheckKind):
     name, bounds = "beats_scratch", DIFFERENCE
-    compares, default_compare_to = True, "scratch"
+    compares = True  # `compare_to` names the task it must beat (the spec's own task id)
 
     def observe(self, task: TaskRecord, tasks: Mapping[str, TaskRecord]) -> float | None:
         other = tasks.get(self.check.compare_to or "")

@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from grader import __version__, resources, sandbox
+from grader import __version__, resources, sandbox, scaffold
 from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
@@ -41,8 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
+    scaffold.add_parser(commands)
     doctor.add_argument("--assignment", type=Path, default=resources.default_assignment())
+    _documents(commands)
     return parser
+
+
+def _documents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands that write documents from the spec: the reference, the handout's table."""
+    reference = commands.add_parser("spec-reference", help="write the assignment.toml reference")
+    reference.add_argument("--output", type=Path, default=Path("docs/assignment-reference.md"))
+    handout = commands.add_parser("handout", help="write the handout's requirements table")
+    handout.add_argument("--assignment", type=Path, default=resources.default_assignment())
+    for parser in (reference, handout):
+        parser.add_argument("--check", action="store_true", help="fail if it is out of date")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +62,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("build"))
     parser.add_argument(
         "--data",
-        help="folder holding cifar10.zip or cifar10/ (default: $GRADER_DATA_DIR, "
-        "else Keras' downloader)",
+        help="CIFAR-10 assignments: the folder holding cifar10.zip or cifar10/ (default: "
+        "$GRADER_DATA_DIR, else Keras' downloader); an image-folder assignment names its "
+        "own photos in assignment.toml",
     )
     parser.add_argument("--isolation", choices=sandbox.LEVELS, help="force an isolation level")
     parser.add_argument(
@@ -230,9 +243,25 @@ def _packages(isolation: sandbox.Isolation) -> int:
     return FAILED if report.failed or report.error else OK
 
 
+def _spec_reference(args: argparse.Namespace) -> int:
+    from grader.spec_reference import write_or_check
+
+    return FAILED if write_or_check(args.output, args.check) else OK
+
+
+def _handout(args: argparse.Namespace) -> int:
+    from grader.pipeline.handout import write_or_check
+
+    assignment = load_assignment(args.assignment, reference_required=False)
+    return FAILED if write_or_check(assignment, args.check) else OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _grade,
     "check": _check,
     "report": _report,
     "doctor": _doctor,
+    "spec-reference": _spec_reference,
+    "handout": _handout,
+    "new-assignment": scaffold.run,
 }

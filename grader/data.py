@@ -1,149 +1,66 @@
-"""CIFAR-10 sources and the fixed, cached train / validation / hidden-test splits."""
+"""Dataset sources (CIFAR-10 here, image folders in `grader.imagefolder`) and the fixed,
+cached train / validation / hidden-test splits drawn from them."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from grader import manifest
+from grader import cifar10, manifest
+from grader.assignment import SUBSETS, drawn, overdrawn, part_of
+from grader.datasource import PARTS, DataSource
 from grader.errors import DataError
-from grader.spec import CIFAR10_CLASSES, Assignment, Split, share_count
+from grader.records import SplitCounts
+from grader.spec import Assignment, Data
 
 SPLIT_FORMAT = 1  # bump when the selection algorithm changes, so old caches are not reused
 ARRAY_NAMES = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
-PARTS = ("train", "test")
-IMAGE_SHAPE = (32, 32, 3)  # every CIFAR-10 image: what each split holds, what models take
+CIFAR10_SHAPE = cifar10.SHAPE
 
 
-@dataclass
-class DataSource:
-    """CIFAR-10 images addressable by (part, class, position in that class's sorted list)."""
-
-    description: str
-    fingerprint: str
-    members: dict[str, list[list[str]]]  # part -> class index -> sorted image keys
-    decode: Callable[[str, list[str]], np.ndarray]  # (part, keys) -> uint8 (n, 32, 32, 3)
-
-
-def find_source(data_dir: Path | None) -> DataSource:
-    """Locate CIFAR-10: `data_dir/cifar10.zip`, `data_dir/cifar10/`, or Keras' downloader.
+def find_source(assignment: Assignment, data_dir: Path | None) -> DataSource:
+    """The images an assignment is drawn from, decoded at its image size: its own image
+    folder, else CIFAR-10 (`find_cifar10`).
 
     Raises:
-        DataError: `data_dir` holds neither form, or the archive is not CIFAR-10.
+        DataError: the images are not where the spec or `data_dir` says, or not readable.
     """
-    if data_dir is None:
-        return _keras_source()
-    data_dir = Path(data_dir)
-    if (data_dir / "cifar10.zip").is_file():
-        return _zip_source(data_dir / "cifar10.zip")
-    if (data_dir / "cifar10").is_dir():
-        return _folder_source(data_dir / "cifar10")
-    if data_dir.name == "cifar10.zip" and data_dir.is_file():
-        return _zip_source(data_dir)
-    raise DataError(
-        f"No CIFAR-10 data in {data_dir}: expected {data_dir / 'cifar10.zip'} or a folder "
-        f"{data_dir / 'cifar10'}/ with train/<class>/*.jpg and test/<class>/*.jpg. Pass "
-        "--data DIR (or set GRADER_DATA_DIR), or leave both unset to download with Keras."
-    )
+    spec = assignment.data
+    if spec.source == "folder":
+        from grader import imagefolder  # Pillow and zip listing: only folder assignments
+
+        assert spec.path is not None
+        return imagefolder.open_image_folder(
+            assignment.directory / spec.path, spec.image_size, spec.resize
+        )
+    source = cifar10.find(data_dir)
+    if spec.image_size != CIFAR10_SHAPE[:2]:
+        source.decode = _resized(source.decode, spec)
+    return source
 
 
-def _group_members(names: list[str], origin: str) -> dict[str, list[list[str]]]:
-    members: dict[str, list[list[str]]] = {p: [[] for _ in CIFAR10_CLASSES] for p in PARTS}
-    for name in names:
-        parts = name.split("/")
-        if len(parts) == 3 and parts[0] in PARTS and parts[1] in CIFAR10_CLASSES and parts[2]:
-            members[parts[0]][CIFAR10_CLASSES.index(parts[1])].append(name)
-    for part in PARTS:
-        for cls, keys in zip(CIFAR10_CLASSES, members[part], strict=True):
-            if not keys:
-                raise DataError(
-                    f"{origin} has no images in {part}/{cls}/: not the CIFAR-10 "
-                    "image-folder layout (see shared/data/README.md)."
-                )
-            keys.sort()
-    return members
+def _resized(
+    decode: Callable[[str, list[str]], np.ndarray], spec: Data
+) -> Callable[[str, list[str]], np.ndarray]:
+    """CIFAR-10 images fitted to another size, the way image folders are (`grader.images`)."""
+    from grader.images import fit_array
 
+    def decode_resized(part: str, keys: list[str]) -> np.ndarray:
+        images = decode(part, keys)
+        out = np.empty((len(images), *spec.input_shape), dtype=np.uint8)
+        for i, image in enumerate(images):
+            out[i] = fit_array(image, spec.image_size, spec.resize)
+        return out
 
-def _decode_jpegs(read: Callable[[str], bytes], keys: list[str]) -> np.ndarray:
-    from PIL import Image  # only needed on a cache miss
-
-    out = np.empty((len(keys), *IMAGE_SHAPE), dtype=np.uint8)
-    for i, key in enumerate(keys):
-        with Image.open(io.BytesIO(read(key))) as img:
-            out[i] = np.asarray(img.convert("RGB").resize((IMAGE_SHAPE[1], IMAGE_SHAPE[0])))
-    return out
-
-
-def _zip_source(path: Path) -> DataSource:
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{path} is not a readable zip archive ({exc}).") from None
-    members = _group_members(archive.namelist(), str(path))
-    return DataSource(
-        f"{path}",
-        _file_sha256(path),
-        members,
-        lambda _part, keys: _decode_jpegs(archive.read, keys),
-    )
-
-
-def _folder_source(root: Path) -> DataSource:
-    names = [p.relative_to(root).as_posix() for p in root.glob("*/*/*") if p.is_file()]
-    members = _group_members(names, str(root))
-    digest = hashlib.sha256()
-    for part in PARTS:  # content hash: same images, same fingerprint, wherever they live
-        for keys in members[part]:
-            for key in keys:
-                digest.update(key.encode() + (root / key).read_bytes())
-    return DataSource(
-        f"{root}",
-        digest.hexdigest()[:16],
-        members,
-        lambda _part, keys: _decode_jpegs(lambda k: (root / k).read_bytes(), keys),
-    )
-
-
-def _keras_source() -> DataSource:
-    import keras  # the fallback for users who are online; never needed by the tests
-
-    try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
-    except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
-        raise DataError(
-            f"Could not download CIFAR-10 with Keras ({exc}). Offline? Pass "
-            "--data DIR with cifar10.zip, or set GRADER_DATA_DIR."
-        ) from None
-    arrays = {"train": (x_train, y_train.ravel()), "test": (x_test, y_test.ravel())}
-    members = {
-        p: [[f"{i:05d}" for i in np.flatnonzero(arrays[p][1] == c)] for c in range(10)]
-        for p in PARTS
-    }
-    digest = hashlib.sha256(x_train.tobytes() + x_test.tobytes() + y_train.tobytes())
-    return DataSource(
-        "keras.datasets.cifar10",
-        digest.hexdigest()[:16],
-        members,
-        lambda part, keys: arrays[part][0][[int(k) for k in keys]],
-    )
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return decode_resized
 
 
 def split_key(assignment: Assignment, source: DataSource) -> str:
@@ -154,6 +71,8 @@ def split_key(assignment: Assignment, source: DataSource) -> str:
         "data": source.fingerprint,
         "splits": [vars(s) for s in assignment.splits.values()],
     }
+    if assignment.data.image_size != CIFAR10_SHAPE[:2] or assignment.data.source != "cifar10":
+        params["images"] = [assignment.data.image_size, assignment.data.resize]
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -182,8 +101,11 @@ def prepare_splits(
     before = manifest.recorded(target)
     if why is not None and note is not None:
         note(f"cached split {target.name}: {why}; rebuilding it from {source.description}")
+    if note is not None:
+        for line in source.notes:
+            note(line)
     try:
-        after = _build(assignment, source, target, expected)
+        after = _build(assignment, source, target, expected, note)
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(
             f"Could not build the data split {target} ({why or 'not built yet'}): {exc}. "
@@ -200,13 +122,17 @@ def prepare_splits(
 
 
 def _build(
-    assignment: Assignment, source: DataSource, target: Path, expected: list[str]
+    assignment: Assignment,
+    source: DataSource,
+    target: Path,
+    expected: list[str],
+    note: Callable[[str], None] | None,
 ) -> dict[str, str]:
     """Write the split arrays and their manifest, then put them in place at `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
     try:
-        for name, arrays in select_images(assignment, source).items():
+        for name, arrays in select_images(assignment, source, note).items():
             (staging / name).mkdir()
             for array_name, array in arrays.items():
                 np.save(staging / name / f"{array_name}.npy", array, allow_pickle=False)
@@ -224,58 +150,96 @@ def _build(
     return hashes
 
 
-def select_images(assignment: Assignment, source: DataSource) -> dict[str, dict[str, np.ndarray]]:
-    """Stratified, seeded, disjoint selection of every split, in declaration order."""
-    cursors = {(p, c): 0 for p in PARTS for c in range(len(CIFAR10_CLASSES))}
+def select_images(
+    assignment: Assignment, source: DataSource, note: Callable[[str], None] | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """Stratified, seeded, disjoint selection of every split, in declaration order.
+
+    Raises:
+        DataError: the splits draw more images of a class than the source holds.
+    """
+    available = {(p, c): source.count(p, c) for p in PARTS for c in source.classes}
+    if (problem := overdrawn(assignment.splits, available, source.has_test)) is not None:
+        raise DataError(
+            f"{source.description}: {problem}. Add images to that class, or lower the "
+            "splits' per-class counts in assignment.toml."
+        )
+    cursors = {(p, c): 0 for p in PARTS for c in range(len(source.classes))}
     orders = {
         (p, c): np.random.default_rng([assignment.seed, pi, c]).permutation(len(keys))
         for pi, p in enumerate(PARTS)
+        if p in source.members
         for c, keys in enumerate(source.members[p])
     }
 
-    def take(part: str, cifar_class: int, count: int) -> list[str]:
-        start = cursors[part, cifar_class]
-        cursors[part, cifar_class] += count
-        picked = orders[part, cifar_class][start : start + count]
-        return [source.members[part][cifar_class][i] for i in picked]
+    def take(part: str, c: int, count: int) -> list[str]:
+        start = cursors[part, c]
+        cursors[part, c] += count
+        return [source.members[part][c][i] for i in orders[part, c][start : start + count]]
 
     result = {}
     for index, split in enumerate(assignment.splits.values()):
         rng = np.random.default_rng([assignment.seed, 1000 + index])
         keys: dict[str, list[tuple[str, int]]] = {"train": [], "val": [], "test": []}
         for label, sources in enumerate(split.sources):
-            for i, cls in enumerate(sources):
-                c = CIFAR10_CLASSES.index(cls)
-                for subset, part, per_class in _subsets(split):
-                    count = share_count(per_class, len(sources), i)
+            for cls in sources:
+                c = source.classes.index(cls)
+                for subset in SUBSETS:
+                    part = part_of(subset, source.has_test)
+                    count = drawn(split, subset, cls, available[part, cls])
                     keys[subset] += [(k, label) for k in take(part, c, count)]
-        result[split.name] = _load_subsets(source, keys, rng)
+        result[split.name] = _load_subsets(source, keys, rng, assignment.data.input_shape)
+        _note_duplicates(split.name, keys, result[split.name], note)
     return result
 
 
-def _subsets(split: Split) -> list[tuple[str, str, int]]:
-    return [
-        ("train", "train", split.train_per_class),
-        ("val", "train", split.val_per_class),
-        ("test", "test", split.test_per_class),
-    ]
-
-
 def _load_subsets(
-    source: DataSource, keys: dict[str, list[tuple[str, int]]], rng: np.random.Generator
+    source: DataSource,
+    keys: dict[str, list[tuple[str, int]]],
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
 ) -> dict[str, np.ndarray]:
     arrays = {}
     for subset, pairs in keys.items():
         pairs = [pairs[i] for i in rng.permutation(len(pairs))]
-        part = "test" if subset == "test" else "train"
+        keys[subset] = pairs  # in the order of the arrays, for the duplicate check
+        part = part_of(subset, source.has_test)
         images = (
-            source.decode(part, [k for k, _ in pairs])
-            if pairs
-            else np.zeros((0, *IMAGE_SHAPE), np.uint8)
+            source.decode(part, [k for k, _ in pairs]) if pairs else np.zeros((0, *shape), np.uint8)
         )
         arrays[f"x_{subset}"] = images
         arrays[f"y_{subset}"] = np.array([label for _, label in pairs], dtype=np.int32)
     return arrays
+
+
+def _note_duplicates(
+    split: str,
+    keys: dict[str, list[tuple[str, int]]],
+    arrays: dict[str, np.ndarray],
+    note: Callable[[str], None] | None,
+) -> None:
+    """Warn, naming the files, of one image in two subsets (a leak) or under two labels."""
+    from grader.images import find_duplicates
+
+    subsets = {
+        s: ([k for k, _ in keys[s]], [label for _, label in keys[s]], arrays[f"x_{s}"])
+        for s in SUBSETS
+    }
+    for line in find_duplicates(subsets):
+        if note is not None:
+            note(f"split {split}: {line}")
+
+
+def class_counts(splits_dir: Path, assignment: Assignment) -> dict[str, SplitCounts]:
+    """Images per class in each part of every split, from its label arrays: a per-class
+    share gives each class its own count."""
+    counts = {}
+    for name, split in assignment.splits.items():
+        labels = load_split(splits_dir / name, ("y_train", "y_val", "y_test"))
+        n = len(split.classes)
+        per = {k: tuple(int(c) for c in np.bincount(v, minlength=n)) for k, v in labels.items()}
+        counts[name] = SplitCounts(name, per["y_train"], per["y_val"], per["y_test"])
+    return counts
 
 
 def load_split(split_dir: Path, names: tuple[str, ...] = ARRAY_NAMES) -> dict[str, np.ndarray]:

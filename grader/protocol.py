@@ -82,6 +82,7 @@ class TrainRequest:
     allow_custom_objects: bool = False  # the assignment's rule, named when a model breaks it
     landlock: Confinement | None = None  # added by the sandbox at the Landlock level
     gpu_memory_mb: int | None = None  # added where TensorFlow caps GPU memory
+    pixel_divisor: float = 255.0  # uint8 pixels / this = what models are handed ([0, 1])
 
     @property
     def num_classes(self) -> int:
@@ -98,6 +99,7 @@ class EvalTask:
     model: str
     built_model: str | None = None  # transfer tasks: the model as built, before training
     base_model: str | None = None
+    pixel_divisor: float = 255.0  # as in `TrainRequest`
 
 
 @dataclass(frozen=True)

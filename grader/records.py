@@ -214,9 +214,21 @@ class Result:
             raise RecordError(f"malformed result ({exc})") from None
 
 
+# What a schema-1 comparing check compared with: graders then knew one assignment, whose
+# specs could leave `compare_to` out of this kind only (schema 2 stores it on every check).
+SCHEMA1_COMPARED = {"beats_scratch": "scratch"}
+
+
 def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 2 added message ids beside the English texts; 1 has the texts only."""
-    return {**data, "schema": 2, "provenance": {**data.get("provenance", {}), "schema": 2}}
+    """Schema 2 added message ids beside the English texts and each comparing check's
+    `compare_to`; 1 has the texts only, and compared as `SCHEMA1_COMPARED` says."""
+    checks = [
+        {"compare_to": SCHEMA1_COMPARED.get(str(c.get("kind"))), **c}
+        if isinstance(c, dict) else c
+        for c in data.get("checks", [])
+    ]  # fmt: skip
+    provenance = {**data.get("provenance", {}), "schema": 2}
+    return {**data, "checks": checks, "schema": 2, "provenance": provenance}
 
 
 def _upgrade_2_to_3(data: dict[str, Any]) -> dict[str, Any]:

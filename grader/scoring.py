@@ -17,6 +17,7 @@ from grader import labels, stats
 
 SPLITS = ("train", "val", "test")
 SAMPLE_COUNT = 16
+SAMPLE_SIDE = 96  # pixels: larger test images are shrunk for the report (shown at 40 pt)
 
 
 def checked_outputs(outputs: Any, rows: int, num_classes: int) -> np.ndarray:
@@ -85,13 +86,16 @@ def confusion(y: np.ndarray, pred: np.ndarray, n: int) -> list[list[int]]:
 
 
 def samples(x: np.ndarray, y: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> list[dict]:
-    """The first test images (the test split is already shuffled), as small PNGs."""
+    """The first test images (the test split is already shuffled), as small PNGs: images of
+    any size, shrunk to at most `SAMPLE_SIDE` pixels a side, so a result stays small."""
     from PIL import Image
 
     found = []
     for i in range(min(SAMPLE_COUNT, len(x))):
         buffer = io.BytesIO()
-        Image.fromarray(x[i]).save(buffer, format="PNG")
+        image = Image.fromarray(x[i])
+        image.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BILINEAR)
+        image.save(buffer, format="PNG")
         found.append(
             {
                 "true": int(y[i]),

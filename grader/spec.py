@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import assignment as model
-from grader import checks, spec_checks
+from grader import checks, spec_checks, spec_data
 from grader.assignment import (  # noqa: F401  (re-exported: the spec's public names)
     CIFAR10_CLASSES,
     LANGUAGES,
@@ -21,6 +21,7 @@ from grader.assignment import (  # noqa: F401  (re-exported: the spec's public n
     Assignment,
     BaseModel,
     Check,
+    Data,
     Limits,
     Reference,
     Relative,
@@ -49,14 +50,17 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
     r = TableReader(path, data)
     besides = ("directory", "spec_hash", "training_hash", "base_hash")
     r.reject_unknown(field_names(Assignment, besides=besides))
-    splits = _read_splits(r)
+    data_spec = spec_data.read_data(r.sub("data", {}), directory)
+    splits = _read_splits(r, data_spec, directory)
     tasks_table = r.sub("tasks")
     tasks = {
         t: _read_task(tasks_table.sub(t), t, tasks_table.table, splits) for t in tasks_table.table
     }
     if not tasks:
         raise r.fail("tasks", {}, "at least one [tasks.<id>] table")
-    base = _read_base(r.sub("base_model"), splits, directory) if "base_model" in data else None
+    base = None
+    if "base_model" in data:
+        base = spec_data.read_base(r.sub("base_model"), splits, directory, data_spec)
     if base is None and any(t.uses_base for t in tasks.values()):
         raise r.fail("base_model", "<missing>", "a [base_model] table, since a task has uses_base")
     base_code = b"" if base is None else (directory / base.file).read_bytes()  # read once
@@ -83,6 +87,7 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
         training_hash=_training_hash(data, base_code),
         base_hash=_base_hash(data, base, base_code),
         reference=reference,
+        data=data_spec,
     )
 
 
@@ -112,31 +117,20 @@ def _read_header(r: TableReader, directory: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _read_splits(r: TableReader) -> dict[str, Split]:
+def _read_splits(r: TableReader, data_spec: Data, directory: Path) -> dict[str, Split]:
     table = r.sub("splits")
-    splits = {n: _read_split(table.sub(n), n) for n in table.table}
+    known = spec_data.source_classes(data_spec, directory)
+    kind = "CIFAR-10 classes" if data_spec.source == "cifar10" else f"classes in {data_spec.path}"
+    splits = {n: _read_split(table.sub(n), n, known, kind) for n in table.table}
     if not splits:
         raise r.fail("splits", {}, "at least one [splits.<name>] table")
-    if (overdrawn := model.overdrawn(splits)) is not None:
-        expected = (
-            "at most 5,000 train+val and 1,000 test images per CIFAR-10 class over all splits"
-        )
-        raise r.fail("splits", overdrawn, expected)
+    # A folder's counts are checked when it is read (`data.select_images`).
+    overdrawn = None
+    if data_spec.source == "cifar10":
+        overdrawn = model.overdrawn(splits, model.cifar10_available())
+    if overdrawn is not None:
+        raise r.fail("splits", overdrawn, "at most what CIFAR-10 holds over all splits")
     return splits
-
-
-def _read_training(r: TableReader) -> Training:
-    r.reject_unknown(field_names(Training))
-    return Training(
-        epochs=r.positive("epochs"),
-        batch_size=r.positive("batch_size", 32),
-        optimizer=r.get("optimizer", str, "adam", check=lambda v: v in OPTIMIZERS,
-                        expected=f"one of {list(OPTIMIZERS)}"),
-        learning_rate=r.get("learning_rate", float, 0.001, check=lambda v: 0 < v < 10,
-                            expected="a number in (0, 10)"),
-        early_stopping_patience=r.get("early_stopping_patience", int, 0,
-                                      check=lambda v: v >= 0, expected="an integer >= 0"),
-    )  # fmt: skip
 
 
 def _read_limits(r: TableReader) -> Limits:
@@ -155,26 +149,29 @@ def _read_limits(r: TableReader) -> Limits:
     )  # fmt: skip
 
 
-def _read_split(r: TableReader, name: str) -> Split:
+def _read_split(r: TableReader, name: str, known: tuple[str, ...], kind: str) -> Split:
     r.reject_unknown(("classes", "relabel", "train_per_class", "val_per_class", "test_per_class"))
     classes = r.get(
         "classes",
         list,
+        list(known) if "relabel" not in r.table else ...,
         check=lambda v: (
             len(v) >= 2 and len(set(v)) == len(v) and all(isinstance(c, str) for c in v)
         ),
         expected="a list of at least two distinct class names",
     )
-    sources = _read_sources(r, classes)
-    counts = {
-        k: r.get(k, int, check=lambda v: 0 <= v <= 5000, expected="an integer in [0, 5000]")
-        for k in ("train_per_class", "val_per_class", "test_per_class")
-    }
-    return Split(name, tuple(classes), sources, **counts)
+    sources = _read_sources(r, classes, known, kind)
+    amounts = {k: spec_data.read_amount(r, k) for k in SUBSET_KEYS}
+    return Split(name, tuple(classes), sources, **amounts)
 
 
-def _read_sources(r: TableReader, classes: list[str]) -> tuple[tuple[str, ...], ...]:
-    """Per class of a split, the CIFAR-10 classes it is drawn from (`relabel`, else itself)."""
+SUBSET_KEYS = ("train_per_class", "val_per_class", "test_per_class")
+
+
+def _read_sources(
+    r: TableReader, classes: list[str], known: tuple[str, ...], kind: str
+) -> tuple[tuple[str, ...], ...]:
+    """Per class of a split, the source classes it is drawn from (`relabel`, else itself)."""
     relabel = r.sub("relabel", {})
     sources = []
     for cls in classes:
@@ -182,16 +179,18 @@ def _read_sources(r: TableReader, classes: list[str]) -> tuple[tuple[str, ...], 
             cls,
             list,
             [cls],
-            check=lambda v: len(v) > 0 and all(c in CIFAR10_CLASSES for c in v),
-            expected=f"a list of CIFAR-10 classes {CIFAR10_CLASSES}",
+            check=lambda v: len(v) > 0 and all(c in known for c in v),
+            expected=f"a list of {kind} {list(known)}",
         )
-        if cls not in relabel.table and cls not in CIFAR10_CLASSES:
-            raise r.fail("classes", cls, "CIFAR-10 class names, or names given a `relabel` entry")
+        if cls not in relabel.table and cls not in known:
+            raise r.fail(
+                "classes", cls, f"{kind} {list(known)}, or names given a `relabel` entry"
+            )  # fmt: skip
         sources.append(tuple(src))
     relabel.reject_unknown(classes)
     flat = [c for src in sources for c in src]
     if len(flat) != len(set(flat)):
-        raise r.fail("relabel", relabel.table, "a mapping where each CIFAR-10 class is used once")
+        raise r.fail("relabel", relabel.table, "a mapping where each source class is used once")
     return tuple(sources)
 
 
@@ -199,7 +198,7 @@ def _read_task(
     r: TableReader, task_id: str, tasks: dict[str, Any], splits: dict[str, Split]
 ) -> Task:
     r.reject_unknown(field_names(Task, besides=("id",)))
-    defaults, limits = _read_training(r.sub("defaults")), _read_limits(r.sub("limits"))
+    defaults, limits = spec_data.read_training(r.sub("defaults")), _read_limits(r.sub("limits"))
     if defaults.epochs > limits.max_epochs:
         raise r.fail(
             "defaults.epochs", defaults.epochs, f"at most limits.max_epochs={limits.max_epochs}"
@@ -220,23 +219,6 @@ def _read_task(
             for i, c in enumerate(raw_checks)
         ),
     )
-
-
-def _read_base(r: TableReader, splits: dict[str, Split], directory: Path) -> BaseModel:
-    if "positive_class" in r.table:  # read by older graders, never used: say so, not ignore it
-        name = r.name("positive_class")
-        raise SpecError(
-            f"{r.path}: `{name}` is no longer used (the base model learns its split's classes "
-            f"in order); remove it. Received: {name}={r.table['positive_class']!r}"
-        )
-    r.reject_unknown(field_names(BaseModel))
-    file = r.get("file", str, "base_model.py")
-    if not (directory / file).is_file():
-        raise r.fail("file", file, f"a Python file inside {directory}")
-    # Any split: a binary detector, or a multi-class classifier (a richer feature extractor).
-    split = r.get("split", str, check=lambda v: v in splits, expected=f"one of {list(splits)}")
-    training = _read_training(r.sub("training"))
-    return BaseModel(file, r.get("function", str, "build_base_model"), split, training)
 
 
 # Keys that only decide how trained models are scored or shown: changing them re-scores.
@@ -260,8 +242,12 @@ def _base_hash(data: dict[str, Any], base: BaseModel | None, base_code: bytes) -
     """A hash of what the base model depends on: its table, its split's table, seed, code."""
     if base is None:
         return ""
-    kept = {"base_model": data["base_model"], "split": data["splits"][base.split]}
-    return _hash_json({**kept, "seed": data.get("seed")}, base_code)
+    kept = {"base_model": data["base_model"]}
+    if base.split is not None:  # trained by the grader: on this split, with this seed
+        kept |= {"split": data["splits"][base.split], "seed": data.get("seed")}
+        if "data" in data:  # absent: CIFAR-10 as before, and the same key as before
+            kept["data"] = data["data"]
+    return _hash_json(kept, base_code)
 
 
 def _hash_json(data: dict[str, Any], base_code: bytes) -> str:

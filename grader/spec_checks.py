@@ -38,7 +38,9 @@ def read_check(r: TableReader, task_id: str, tasks: dict[str, Any]) -> Check:
         raise r.fail("partial_from", r.table["partial_from"], expected)
     if not kind.compares:
         return Check(name, threshold, points, partial_from=partial_from)
-    other = r.get("compare_to", str, kind.default_compare_to)
+    others = [t for t in tasks if t != task_id]
+    expected = f"the id of the task this check compares with, one of {others}"
+    other = r.get("compare_to", str, expected=expected)
     if other not in tasks or other == task_id:
         raise r.fail("compare_to", other, f"another task id {list(tasks)}")
     return Check(name, threshold, points, other, partial_from)

@@ -78,6 +78,14 @@ def test_grader_errors_exit_2_and_bugs_exit_3(
 
 
 def test_commands_take_namespaces() -> None:
-    assert set(cli.COMMANDS) == {"grade", "check", "report", "doctor"}
+    assert set(cli.COMMANDS) == {
+        "grade",
+        "check",
+        "report",
+        "doctor",
+        "spec-reference",
+        "handout",
+        "new-assignment",
+    }
     assert all(callable(command) for command in cli.COMMANDS.values())
     assert isinstance(cli.build_parser().parse_args(["doctor"]), argparse.Namespace)

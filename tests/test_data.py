@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import data
+from grader import cifar10, data
 from grader.spec import load_assignment
 from tests.conftest import FIXTURES
 
@@ -18,7 +18,7 @@ TINY = FIXTURES / "assignments" / "tiny"
 
 @pytest.fixture(scope="module")
 def source(data_dir: Path) -> data.DataSource:
-    return data.find_source(data_dir)
+    return cifar10.find(data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,9 @@ def test_second_prepare_decodes_nothing(source: data.DataSource, tmp_path: Path)
     def refuse(*_args: object) -> np.ndarray:
         raise AssertionError("the cache was not used: images were decoded again")
 
-    cached = data.DataSource(source.description, source.fingerprint, source.members, refuse)
+    cached = data.DataSource(
+        source.description, source.fingerprint, source.classes, source.members, refuse
+    )
     assert data.prepare_splits(tiny, cached, tmp_path) == first
 
 
@@ -97,13 +99,13 @@ def test_unpacked_folder_gives_the_same_images(source: data.DataSource, tmp_path
             target = tmp_path / "cifar10" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(archive.read(name))
-    folder = data.find_source(tmp_path)
+    folder = cifar10.find(tmp_path)
     assert np.array_equal(folder.decode("train", wanted[:3]), source.decode("train", wanted[:3]))
 
 
 def test_missing_data_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(data.DataError, match="Pass --data DIR \\(or set GRADER_DATA_DIR\\)"):
-        data.find_source(tmp_path)
+        cifar10.find(tmp_path)
 
 
 def test_wrong_archive_layout(tmp_path: Path) -> None:
@@ -112,4 +114,4 @@ def test_wrong_archive_layout(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "cifar10.zip", "w") as archive:
         archive.writestr("images/cat/1.jpg", b"x")
     with pytest.raises(data.DataError, match="not the CIFAR-10 image-folder layout"):
-        data.find_source(tmp_path)
+        cifar10.find(tmp_path)

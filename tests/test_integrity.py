@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import codec, data, manifest, scoring
+from grader import cifar10, codec, data, manifest, scoring
 from grader.errors import DataError, ErrorKind, StudentError
 from grader.messages import Message
 from grader.pipeline import evaluation
@@ -37,7 +37,7 @@ STORED = FIXTURES / "results" / "bea-overfit.json"
 
 @pytest.fixture(scope="module")
 def source(data_dir: Path) -> data.DataSource:
-    return data.find_source(data_dir)
+    return cifar10.find(data_dir)
 
 
 def _prepare(source: data.DataSource, root: Path, notes: list[str]) -> Path:
@@ -109,7 +109,9 @@ def test_a_damaged_split_that_cannot_be_rebuilt_stops_with_the_fix(
     def unreadable(_part: str, _keys: list[str]) -> np.ndarray:
         raise OSError("Input/output error")
 
-    broken = data.DataSource(source.description, source.fingerprint, source.members, unreadable)
+    broken = data.DataSource(
+        source.description, source.fingerprint, source.classes, source.members, unreadable
+    )
     with pytest.raises(DataError) as caught:
         _prepare(broken, tmp_path, [])
     text = str(caught.value)

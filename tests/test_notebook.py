@@ -181,7 +181,7 @@ def test_late_future_import_moves_to_the_top() -> None:
     [
         ("not-json.ipynb", "not-json.ipynb is not valid JSON (line 1, column 12)"),
         ("not-json.ipynb", "Re-save the notebook from Jupyter, or submit submission.py instead."),
-        ("no-code.ipynb", "has no code cells: put build_scratch"),
+        ("no-code.ipynb", "has no code cells: put the functions the assignment asks for"),
         ("syntax-error.ipynb", "code cell 2 is not valid Python (line 1: expected ':')"),
         ("syntax-error.ipynb", "in 'def build_scratch(a, b)'"),
     ],

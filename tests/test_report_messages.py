@@ -91,7 +91,10 @@ def test_no_task_id_is_hard_coded_in_report_code_or_templates() -> None:
                 found.append(f"{path.name}:{node.lineno}: {node.value!r}")
     alternatives = "|".join(map(re.escape, sorted(ids)))
     quoted = re.compile(rf"""["']({alternatives})["']""")
+    # The report's templates; `new-assignment.*` write a new spec's own tasks (`grader.scaffold`).
     for path in sorted((ROOT / "templates").iterdir()):
+        if path.name.startswith("new-assignment."):
+            continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             found += [f"{path.name}:{number}: {m[0]}" for m in quoted.finditer(line)]
     assert found == []

@@ -57,8 +57,14 @@ def test_spec_hash_changes_with_a_threshold(tmp_path: Path) -> None:
         ('split = "vehicles"', 'split = "vehicle"', "one of the splits ['vehicles']"),
         ('kind = "min_test_accuracy"', 'kind = "min_accuracy"', "Received: tasks.scratch.checks"),
         ('"ship"]', '"boat"]', "a list of CIFAR-10 classes"),
-        ("train_per_class = 20", "train_per_class = 6000", "an integer in [0, 5000]"),
-        ("train_per_class = 20", "train_per_class = 4995", "at most 5,000 train+val"),
+        ("train_per_class = 20", "train_per_class = -1", "a count of images per class"),
+        ("train_per_class = 20", "train_per_class = 1.5", "a share of each class's images"),
+        (
+            "train_per_class = 20",
+            "train_per_class = 4995",
+            "has 5000 images in train/ and the "
+            "splits draw 5005 (vehicles.train 4995, vehicles.val 10)",
+        ),
         ("epochs = 2,", "epochs = 9,", "at most limits.max_epochs=5"),
         ("seed = 7", "seed = true", "must be an integer"),
         ("seed = 7", 'seed = 7\nallow_custom_objects = "yes"', "must be true or false"),
@@ -99,7 +105,7 @@ def test_uses_base_without_base_model(tmp_path: Path) -> None:
 
 def test_relabel_must_use_each_cifar_class_once(tmp_path: Path) -> None:
     text = ONE_TASK.replace('"ship"]', '"ship", "truck"]')
-    with pytest.raises(SpecError, match="each CIFAR-10 class is used once"):
+    with pytest.raises(SpecError, match="each source class is used once"):
         load_assignment(write_spec(tmp_path, text))
 
 
@@ -132,8 +138,11 @@ def test_positive_class_is_refused_with_the_fix(tmp_path: Path) -> None:
          "'partial_from']"),
         ('kind = "max_params", threshold = 0, points = 1', "must be a positive number"),
         ('kind = "beats_scratch", threshold = 0.1, points = 1', "`tasks.scratch.checks[0]."
-         "compare_to` must be another task id ['scratch']. Received: tasks.scratch.checks[0]."
-         "compare_to='scratch'"),
+         "compare_to` must be the id of the task this check compares with, one of []. "
+         "Received: tasks.scratch.checks[0].compare_to='<missing>'"),
+        ('kind = "beats_scratch", threshold = 0.1, points = 1, compare_to = "scratch"',
+         "`tasks.scratch.checks[0].compare_to` must be another task id ['scratch']. Received: "
+         "tasks.scratch.checks[0].compare_to='scratch'"),
         ('kind = "min_test_accuracy", threshold = 0.1, points = 1, tresh = 1', "(typo?)"),
     ],
 )  # fmt: skip

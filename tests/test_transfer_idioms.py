@@ -145,14 +145,14 @@ def base_file(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     path = tmp_path_factory.mktemp("base") / "base.keras"
-    getattr(module, function)(data.IMAGE_SHAPE).save(path)
+    getattr(module, function)(data.CIFAR10_SHAPE).save(path)
     return path
 
 
 def _inputs(folder: Path) -> None:
     rng = np.random.default_rng(0)
     for split, n in (("train", 16), ("val", 8)):
-        images = rng.integers(0, 256, (n, *data.IMAGE_SHAPE), dtype=np.uint8)
+        images = rng.integers(0, 256, (n, *data.CIFAR10_SHAPE), dtype=np.uint8)
         np.save(folder / f"x_{split}.npy", images)
         np.save(folder / f"y_{split}.npy", np.arange(n, dtype=np.int64) % 3)
 
@@ -170,7 +170,7 @@ def grade_idiom(body: str, base: Path, tmp: Path, monkeypatch: pytest.MonkeyPatc
         call="base",
         function="build_transfer",
         classes=("other", "automobile", "truck"),
-        input_shape=data.IMAGE_SHAPE,
+        input_shape=data.CIFAR10_SHAPE,
         seed=7,
         defaults=protocol.Defaults(1, 8, "adam", 0.001, 0),
         limits=protocol.TrainLimits(max_epochs=2, max_params=10**6, max_batch_size=64),

@@ -141,10 +141,10 @@ NOTEBOOK: dict[str, dict[str, str]] = {
         "el archivo .ipynb que guarda Jupyter, o submission.py.",
     },
     "bad_notebook.no_code_cells": {
-        "en": "{filename} has no code cells: put build_scratch, build_transfer and "
-        "build_cifar10 in code cells.",
-        "es": "{filename} no tiene celdas de código: pon build_scratch, build_transfer y "
-        "build_cifar10 en celdas de código.",
+        "en": "{filename} has no code cells: put the functions the assignment asks for "
+        "(build_...) in code cells.",
+        "es": "{filename} no tiene celdas de código: pon las funciones que pide la tarea "
+        "(build_...) en celdas de código.",
     },
     "bad_notebook.bad_cell_source": {
         "en": "{filename}: code cell {cell} has a source that is neither text nor a list of "

@@ -1,4 +1,5 @@
-"""The instructor's pre-trained base model: trained once per spec + data, then cached."""
+"""The instructor's pre-trained base model: trained once per spec + data, then cached; or
+the instructor's own saved model, copied into the cache with its hash."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import codec, manifest, protocol
+from grader import basefile, codec, manifest, protocol
+from grader.atomic import write_atomic
 from grader.errors import ChildOutputError, GradingError
 from grader.messages import render
 from grader.pipeline.provenance import grader_hash
@@ -29,8 +31,8 @@ class TrainedBase:
     """The trained base model's file, its content hash, and what it was trained to."""
 
     path: Path
-    val_accuracy: float
-    epochs: int
+    val_accuracy: float | None  # None: a saved model the grader did not train
+    epochs: int | None
     classes: tuple[str, ...]
     file: str
     sha256: str  # of `path`, checked before every run uses it (`grader.manifest`)
@@ -38,13 +40,14 @@ class TrainedBase:
     def provenance(self) -> dict[str, Any]:
         """What a result records of the base model it was graded with (its hash included:
         a result trained against another base model is not reused)."""
-        return {
+        facts = {
             "val_accuracy": self.val_accuracy,
             "epochs": self.epochs,
             "classes": list(self.classes),
             "file": self.file,
             "sha256": self.sha256,
         }
+        return {k: v for k, v in facts.items() if v is not None}
 
 
 def numerics_key() -> str:
@@ -70,6 +73,8 @@ def ensure_base_model(run: Run) -> TrainedBase:
     cached, why = _cached(folder)
     if cached is not None:
         return cached
+    if run.assignment.base_model.from_file:
+        return _copy_saved(run, folder)
     if why is None:
         run.progress(LABEL, "base model", "training the pre-trained base model once")
     else:
@@ -82,6 +87,7 @@ def ensure_base_model(run: Run) -> TrainedBase:
             raise
         raise GradingError(f"The cached base model in {folder}: {why}. {exc}") from None
     spec = run.assignment.base_model
+    assert spec.split is not None  # a builder's table names its split (`spec_data`)
     hashes = manifest.record(folder, [MODEL_FILE])
     base = TrainedBase(
         path=folder / MODEL_FILE,
@@ -91,6 +97,22 @@ def ensure_base_model(run: Run) -> TrainedBase:
         file=spec.file,
         sha256=hashes[MODEL_FILE],
     )
+    write_json_atomic(folder / "base.json", base.provenance())
+    return base
+
+
+def _copy_saved(run: Run, folder: Path) -> TrainedBase:
+    """The instructor's saved model, checked against the spec (at load) and copied into the
+    cache, so that every run verifies the same bytes the way it does a trained one."""
+    spec = run.assignment.base_model
+    assert spec is not None and spec.input_shape is not None and spec.pixel_range is not None
+    source = run.assignment.directory / spec.file
+    facts = basefile.inspect_base_file(source, spec.input_shape, spec.pixel_range)
+    for line in facts.notes:
+        run.progress(LABEL, "base model", f"{spec.file}: {line}")
+    write_atomic(folder / MODEL_FILE, source.read_bytes())
+    hashes = manifest.record(folder, [MODEL_FILE])
+    base = TrainedBase(folder / MODEL_FILE, None, None, (), spec.file, hashes[MODEL_FILE])
     write_json_atomic(folder / "base.json", base.provenance())
     return base
 
@@ -107,8 +129,8 @@ def _cached(folder: Path) -> tuple[TrainedBase | None, str | None]:
         info = json.loads((folder / "base.json").read_text(encoding="utf-8"))
         base = TrainedBase(
             path=folder / MODEL_FILE,
-            val_accuracy=float(info["val_accuracy"]),
-            epochs=int(info["epochs"]),
+            val_accuracy=float(info["val_accuracy"]) if "val_accuracy" in info else None,
+            epochs=int(info["epochs"]) if "epochs" in info else None,
             classes=tuple(str(c) for c in info["classes"]),
             file=str(info["file"]),
             sha256=(manifest.recorded(folder) or {})[MODEL_FILE],
@@ -120,7 +142,7 @@ def _cached(folder: Path) -> tuple[TrainedBase | None, str | None]:
 
 def _train_base(run: Run, folder: Path) -> protocol.TrainFacts:
     spec = run.assignment.base_model
-    assert spec is not None
+    assert spec is not None and spec.split and spec.function and spec.training is not None
     job = jobs.new_job(run.work, "base", run.sandbox, slot=0)
     source = run.assignment.directory / spec.file
     jobs.link_inputs(job, {**run.train_arrays(spec.split), "submission/base_model.py": source})

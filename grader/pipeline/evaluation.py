@@ -264,6 +264,7 @@ def _stage_task(
         model=job.inside(folder / "model.keras"),
         built_model=job.inside(folder / "built.keras") if base else None,
         base_model=job.inside(folder / "base.keras") if base else None,
+        pixel_divisor=run.assignment.data.pixel_divisor,
     )
 
 

@@ -88,8 +88,8 @@ def check_task(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> T
         wall_seconds=QUICK_SECONDS + task.limits.startup_seconds,
         memory_gb=task.limits.memory_gb,
     )
-    split = run.assignment.splits[task.split]
-    return replace(read_check(job, outcome), images=timelimit.split_images(split))
+    counts = run.counts[task.split]
+    return replace(read_check(job, outcome), images=timelimit.split_images(counts))
 
 
 def read_check(job: jobs.Job, outcome: Outcome) -> TaskCheck:

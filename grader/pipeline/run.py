@@ -20,6 +20,7 @@ from grader.layout import CHECK, GRADE, Layout
 from grader.outlock import output_lock
 from grader.pipeline.basemodel import TrainedBase, ensure_base_model
 from grader.pipeline.reference import grade_reference
+from grader.records import SplitCounts
 from grader.sandbox import Isolation, Sandbox, jobs
 from grader.spec import Assignment, load_assignment
 
@@ -52,6 +53,7 @@ class Run:
     sandbox: Sandbox  # runs the children; closed with the run
     work: Path  # private temp folder holding the job folders; removed with the run
     progress: Progress
+    counts: dict[str, SplitCounts]  # images per class in each split's parts
     base: TrainedBase | None = None  # the trained base model, when the assignment has one
 
     @property
@@ -96,7 +98,7 @@ def _open(config: RunConfig) -> Iterator[Run]:
         assignment = load_assignment(assignment, reference_required=config.mode != CHECK)
     sandbox.harden_grader_process()
     layout = Layout.for_output(config.out_dir, assignment.id, config.mode)
-    source = data.find_source(config.data_dir)
+    source = data.find_source(assignment, config.data_dir)
     layout.make_private()  # hidden labels and others' results: no child uid may read them
     progress = config.progress or (lambda *_: None)  # a damaged split cache is rebuilt: why
     splits_dir = data.prepare_splits(
@@ -114,6 +116,7 @@ def _open(config: RunConfig) -> Iterator[Run]:
                 sandbox=box,
                 work=work,
                 progress=config.progress or (lambda *_: None),
+                counts=data.class_counts(splits_dir, assignment),
             )
             if assignment.base_model is not None:
                 run = replace(run, base=ensure_base_model(run))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grader import checks, thresholds
 from grader.checkreport import StepTimes
-from grader.data import IMAGE_SHAPE
+from grader.data import CIFAR10_SHAPE
 from grader.errors import GradingError, Step
 from grader.layout import CHECK
 from grader.messages import Message, render
@@ -111,8 +111,10 @@ def quick_rows(run: Run, folder: Path) -> list[Row]:
     """Build each task's model and train a few steps, in the sandbox grading uses."""
     staged, found = quick_checks(run, folder, list(run.assignment.tasks.values()))
     rows = [_dropped_row(group) for group in group_dropped(staged.notebook_dropped)]
-    allow = run.assignment.allow_custom_objects
-    return rows + [row for task, check in found for row in task_rows(task, check, allow)]
+    allow, shape = run.assignment.allow_custom_objects, run.assignment.data.input_shape
+    return rows + [
+        row for task, check in found for row in task_rows(task, check, allow, shape=shape)
+    ]
 
 
 def quick_checks(
@@ -137,16 +139,22 @@ def other_problems(run: Run, folder: Path, result: Result) -> list[Row]:
     return [
         row
         for task, check in found
-        for row in step_rows(task.id, check)
+        for row in step_rows(task.id, check, run.assignment.data.input_shape)
         if row.status == PROBLEM and row.detail != result.tasks[task.id].error
     ]
 
 
-def task_rows(task: Task, found: TaskCheck, allow_custom: bool = False) -> list[Row]:
+def task_rows(
+    task: Task,
+    found: TaskCheck,
+    allow_custom: bool = False,
+    *,
+    shape: tuple[int, ...] = CIFAR10_SHAPE,
+) -> list[Row]:
     """Rows for one task: every step with each of its problems and their fixes (a step that
     could not run says what it waits on), then what the graded checks can already tell
     about the model built."""
-    rows = step_rows(task.id, found)
+    rows = step_rows(task.id, found, shape)
     facts = found.facts
     if facts is not None:
         if facts.loss:
@@ -165,29 +173,29 @@ def _time_row(task: Task, times: StepTimes, images: tuple[int, int]) -> Row:
     return Row(task.id, say("limits.selfcheck"), HINTS[status], render(detail, LANGUAGE))
 
 
-def step_rows(task_id: str, found: TaskCheck) -> list[Row]:
+def step_rows(task_id: str, found: TaskCheck, shape: tuple[int, ...]) -> list[Row]:
     """One row per worker step (one per problem where it has several): OK, problem, or not
     reached with the steps it waits on; then any problem no step names (the grader's own)."""
     rows = []
     for step in STEPS:
-        name = step_name(step)
+        name = step_name(step, shape)
         if found.at(step):
             rows += [Row(task_id, name, PROBLEM, _said(p.message)) for p in found.at(step)]
         elif step in found.skipped:
-            needs = ", ".join(f"'{step_name(n)}'" for n in found.skipped[step])
+            needs = ", ".join(f"'{step_name(n, shape)}'" for n in found.skipped[step])
             detail = say("selfcheck.needs", steps=needs) if needs else ""
             rows.append(Row(task_id, name, NOT_REACHED, detail))
         elif step in found.checked:
             rows.append(Row(task_id, name, OK))
         else:
             rows.append(Row(task_id, name, NOT_REACHED, say("selfcheck.stopped")))
-    name = step_name(Step.SCORES)
+    name = step_name(Step.SCORES, shape)
     return rows + [Row(task_id, name, PROBLEM, _said(p.message)) for p in found.at(Step.SCORES)]
 
 
-def step_name(step: Step) -> str:
-    """A step's row name in the table."""
-    return say(f"step.{step.value}", shape=str(IMAGE_SHAPE))
+def step_name(step: Step, shape: tuple[int, ...]) -> str:
+    """A step's row name in the table (`shape`: the input shape models are handed)."""
+    return say(f"step.{step.value}", shape=str(shape))
 
 
 def _said(message: Message) -> str:

@@ -20,11 +20,11 @@ from typing import Literal
 from grader import checkreport, codec, protocol
 from grader.errors import ChildOutputError, ErrorKind
 from grader.messages import Message, render
-from grader.records import TaskRecord
+from grader.records import SplitCounts, TaskRecord
 from grader.sandbox import Outcome, jobs
 from grader.sandbox.childio import read_child_json
 from grader.sandbox.levels import NUMERICS
-from grader.spec import Limits, Split
+from grader.spec import Limits
 from grader.worker.budget import PROGRESS, SAVE_ALLOWANCE, checkpoint_name
 
 THREADS = int(NUMERICS["TF_NUM_INTRAOP_THREADS"])
@@ -110,9 +110,9 @@ def _budget_params(limits: Limits) -> dict[str, float | int]:
     return {"budget": cpu_budget(limits), "limit": limits.max_seconds, "threads": THREADS}
 
 
-def split_images(split: Split) -> tuple[int, int]:
+def split_images(counts: SplitCounts) -> tuple[int, int]:
     """The training and validation images of a split (what one epoch goes through)."""
-    return split.train_per_class * len(split.classes), split.val_per_class * len(split.classes)
+    return sum(counts.train), sum(counts.val)
 
 
 def estimate(

@@ -7,14 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import codec, data, protocol
+from grader import codec, protocol
 from grader.errors import ChildOutputError, ErrorKind
 from grader.messages import LANGUAGES, Message, diagnoses, integrity, render
 from grader.messages import errors as error_texts
 from grader.pipeline import liveprogress, timelimit
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
 from grader.pipeline.timelimit import Stop
-from grader.records import SplitCounts, TaskRecord
+from grader.records import TaskRecord
 from grader.sandbox import Limits, Outcome, jobs
 from grader.sandbox.childio import read_child_json
 from grader.spec import Task
@@ -33,14 +33,7 @@ CHILD_MESSAGES = error_texts.TEXTS.keys() | diagnoses.TEXTS.keys() | integrity.T
 def empty_record(run: Run, task: Task) -> TaskRecord:
     """A task not graded yet: what the spec says (title, classes, split counts)."""
     split = run.assignment.splits[task.split]
-    n = len(split.classes)
-    counts = SplitCounts(
-        name=split.name,
-        train=(split.train_per_class,) * n,
-        val=(split.val_per_class,) * n,
-        test=(split.test_per_class,) * n,
-    )
-    return TaskRecord(title=task.title, classes=tuple(split.classes), split=counts)
+    return TaskRecord(title=task.title, classes=split.classes, split=run.counts[split.name])
 
 
 def train_task(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> TaskRecord:
@@ -115,7 +108,8 @@ def train_request(
         call=call,
         function=function,
         classes=classes,
-        input_shape=data.IMAGE_SHAPE,
+        input_shape=run.assignment.data.input_shape,
+        pixel_divisor=run.assignment.data.pixel_divisor,
         seed=run.assignment.seed,
         defaults=defaults,
         limits=limits,

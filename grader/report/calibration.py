@@ -3,7 +3,8 @@
 `python -m grader.report.calibration --results build/<assignment>/results --handout README.md`
 (`make handout-tables`) replaces the text between the two markers below with a table of
 every result: hidden-test accuracy with its 95 % interval and the overfitting gap per task,
-transfer minus scratch on the same test images with its paired interval, the score, and the
+the first comparing check's difference (say transfer minus scratch) on the same test images
+with its paired interval, the score, and the
 borderline checks. `--check` only compares, and fails when the handout is out of date
 (`make handout-check`).
 """
@@ -37,7 +38,8 @@ def accuracy_cell(task: TaskRecord | None) -> str:
 
 
 def difference_cell(checks: Iterable[CheckResult]) -> str:
-    """The observed value of the first comparing check (transfer − scratch), with its interval."""
+    """The observed value of the first comparing check (task − compared task), with its
+    interval."""
     for check in checks:
         if check.compare_to is not None and check.observed is not None:
             cell = _signed(check.observed)
@@ -52,10 +54,19 @@ def borderline_cell(checks: Iterable[CheckResult]) -> str:
     return ", ".join(names) if names else "none"
 
 
+def _difference_header(results: list[Result]) -> str:
+    """`transfer − scratch`: the first comparing check's two task ids, from the results."""
+    for result in results:
+        for check in result.checks:
+            if check.compare_to is not None:
+                return f"{check.task} − {check.compare_to}"
+    return "difference"
+
+
 def table(results: list[Result]) -> str:
     """The Markdown table, one row per result, tasks in the assignment's order."""
     tasks = list(results[0].tasks) if results else []
-    header = ["submission", *tasks, "transfer − scratch", "score", "borderline checks"]
+    header = ["submission", *tasks, _difference_header(results), "score", "borderline checks"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for result in results:
         row = [f"`{result.student}`"]

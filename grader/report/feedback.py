@@ -37,15 +37,12 @@ def overfit_epoch(history: Mapping[str, Sequence[float]] | None) -> int | None:
 
 
 def compare_to(check: CheckResult) -> str | None:
-    """The task a comparing check measures its own task against, else None.
-
-    Results written before `compare_to` was stored take the kind's default (what the
-    spec assumed when the key was left out).
-    """
+    """The task a comparing check measures its own task against, else None (results of
+    every schema store it: `grader.records` fills it in for the oldest)."""
     kind = KINDS.get(check.kind)
     if kind is None or not kind.compares:
         return None
-    return check.compare_to or kind.default_compare_to
+    return check.compare_to
 
 
 def feedback_messages(result: Result, task_id: str) -> list[Message]:

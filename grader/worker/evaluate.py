@@ -161,7 +161,8 @@ def predict(model: Any, x: np.ndarray, task: EvalTask, batch: int) -> tuple[np.n
         return np.zeros((0, task.num_classes)), batch
     while True:
         try:
-            outputs = model.predict(x.astype(np.float32) / 255.0, batch_size=batch, verbose=0)
+            pixels = x.astype(np.float32) / task.pixel_divisor
+            outputs = model.predict(pixels, batch_size=batch, verbose=0)
             break
         except Exception as exc:  # noqa: BLE001 - a custom layer (student mode) can raise here
             if _out_of_memory(exc) and batch > 1:

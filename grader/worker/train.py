@@ -112,13 +112,15 @@ def setup(request: TrainRequest) -> dict[str, np.ndarray]:
     runtime.limit_gpu_memory(request.gpu_memory_mb)
     keras.utils.set_random_seed(request.seed)
     tf.config.experimental.enable_op_determinism()
-    return _load_inputs(Path(request.data), sample=QUICK_SAMPLE if request.quick else None)
+    sample = QUICK_SAMPLE if request.quick else None
+    return _load_inputs(Path(request.data), request.pixel_divisor, sample)
 
 
-def _load_inputs(folder: Path, sample: int | None = None) -> dict[str, np.ndarray]:
+def _load_inputs(folder: Path, divisor: float, sample: int | None = None) -> dict[str, np.ndarray]:
+    """The training and validation arrays, pixels as the spec says ([0, 1] or [0, 255])."""
     arrays = {n: np.load(folder / f"{n}.npy", allow_pickle=False)[:sample] for n in SPLITS}
     for name in ("x_train", "x_val"):
-        arrays[name] = arrays[name].astype(np.float32) / 255.0
+        arrays[name] = arrays[name].astype(np.float32) / divisor
     return arrays
 
 
