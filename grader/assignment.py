@@ -25,6 +25,7 @@ ON_TIMEOUT = ("score", "zero")  # what a model stopped at its time limit earns
 LANGUAGES = ("en", "es")
 SOURCES = ("cifar10", "folder")  # dataset kinds: CIFAR-10, or a folder of photos by class
 PIXEL_RANGES = ((0, 1), (0, 255))  # the pixel values models are handed
+RESIZE_METHODS = ("stretch", "crop")  # how an image of another size is fitted (`grader.images`)
 # Images per class each CIFAR-10 part holds: (train, test).
 CIFAR10_COUNTS = (5000, 1000)
 
@@ -78,7 +79,7 @@ class Data:
     source: str = "cifar10"  # one of SOURCES
     path: str | None = None  # a folder source: a folder or .zip, relative to the assignment
     image_size: tuple[int, int] = (32, 32)  # (height, width) of every image models take
-    resize: str = "stretch"  # `grader.images.RESIZE_METHODS`: how other sizes are fitted
+    resize: str = "stretch"  # one of RESIZE_METHODS: how other sizes are fitted
     pixel_range: tuple[int, int] = (0, 1)  # one of PIXEL_RANGES
 
     @property

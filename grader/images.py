@@ -27,9 +27,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from grader.assignment import RESIZE_METHODS
 from grader.errors import GraderError
 
-RESIZE_METHODS = ("stretch", "crop")
 MAX_PIXELS = 40_000_000
 MAX_DUPLICATE_LINES = 20
 # What Pillow raises on damaged data: a truncated JPEG (OSError), a broken PNG chunk

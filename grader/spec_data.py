@@ -9,6 +9,7 @@ from pathlib import Path
 from grader.assignment import (
     CIFAR10_CLASSES,
     PIXEL_RANGES,
+    RESIZE_METHODS,
     SOURCES,
     BaseModel,
     Data,
@@ -18,7 +19,6 @@ from grader.assignment import (
 from grader.errors import DataError, SpecError
 from grader.spec_reader import TableReader, field_names
 
-RESIZE_METHODS = ("stretch", "crop")  # `grader.images` implements them
 MAX_SIDE = 1024  # pixels per side a model may be handed
 
 

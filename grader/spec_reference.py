@@ -9,7 +9,8 @@ from pathlib import Path
 
 from grader import checks
 from grader.atomic import write_atomic
-from grader.spec_keys import KIND_MEANINGS, TABLES, Derived, Key, Table, toml
+from grader.spec_keys import KIND_MEANINGS, TABLES
+from grader.spec_schema import Derived, Key, Table, toml
 
 INTRO = """\
 # `assignment.toml` reference

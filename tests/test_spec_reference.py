@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader import checks, cli, spec_keys, spec_reference
+from grader import checks, cli, spec_keys, spec_reference, spec_schema
 from grader.assignment import (
     CIFAR10_CLASSES,
     Assignment,
@@ -27,8 +27,8 @@ from grader.assignment import (
     Training,
 )
 from grader.spec import load_assignment
-from grader.spec_keys import REQUIRED, Derived, Range, Table
 from grader.spec_reader import field_names
+from grader.spec_schema import REQUIRED, Derived, Range, Table
 from tests.spec_dicts import WHERE, at, dotted, put, rejects, variant, write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ def as_toml(value: Any) -> Any:
     return [as_toml(v) for v in value] if isinstance(value, tuple) else value
 
 
-def defaulted() -> Iterator[tuple[str, spec_keys.Key]]:
+def defaulted() -> Iterator[tuple[str, spec_schema.Key]]:
     for table in spec_keys.TABLES:
         for key in table.keys:
             if key.default is not REQUIRED:
@@ -150,7 +150,7 @@ def test_every_derived_default_is_checked() -> None:
 
 @pytest.mark.parametrize(("table", "key"), list(defaulted()), ids=lambda v: getattr(v, "name", v))
 def test_a_default_is_what_the_loaded_assignment_holds(
-    tmp_path: Path, table: str, key: spec_keys.Key
+    tmp_path: Path, table: str, key: spec_schema.Key
 ) -> None:
     spec = variant("tasks.<id>.checks" if table == "tasks.<id>.checks" else table)
     if table == "data":
