@@ -28,7 +28,7 @@ CIFAR10_SHAPE = cifar10.SHAPE
 
 def find_source(assignment: Assignment, data_dir: Path | None) -> DataSource:
     """The images an assignment is drawn from, decoded at its image size: its own image
-    folder, else CIFAR-10 (`find_cifar10`).
+    folder, else CIFAR-10 (`grader.cifar10.find`), fitted to the spec's image size.
 
     Raises:
         DataError: the images are not where the spec or `data_dir` says, or not readable.

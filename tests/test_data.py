@@ -115,3 +115,24 @@ def test_wrong_archive_layout(tmp_path: Path) -> None:
         archive.writestr("images/cat/1.jpg", b"x")
     with pytest.raises(data.DataError, match="not the CIFAR-10 image-folder layout"):
         cifar10.find(tmp_path)
+
+
+def test_cifar10_at_another_size_is_fitted_like_a_folder(data_dir: Path, tmp_path: Path) -> None:
+    """A CIFAR-10 assignment with `[data] image_size`: every image resized the way photos
+    are (`grader.images.fit_array`), and its own cache key."""
+    text = (TINY / "assignment.toml").read_text()
+    text = text.replace('seed = 7\n', 'seed = 7\n[data]\nimage_size = [48, 40]\n', 1)
+    shutil.copy(TINY / "base_model.py", tmp_path / "base_model.py")
+    (tmp_path / "assignment.toml").write_text(text)
+    spec = load_assignment(tmp_path)
+    assert spec.data.input_shape == (48, 40, 3)
+    resized = data.find_source(spec, data_dir)
+    plain = cifar10.find(data_dir)
+    keys = resized.members["test"][1][:3]
+    images = resized.decode("test", keys)
+    assert images.shape == (3, 48, 40, 3) and images.dtype == np.uint8
+    from grader.images import fit_array
+
+    expected = fit_array(plain.decode("test", keys)[0], (48, 40), "stretch")
+    assert np.array_equal(images[0], expected)
+    assert data.split_key(spec, resized) != data.split_key(load_assignment(TINY), plain)

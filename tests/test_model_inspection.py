@@ -352,3 +352,17 @@ def test_every_keras_layer_class_was_reviewed() -> None:
     assert set(allowlist.LAYERS) & allowlist.REFUSED_LAYERS == set()
     for name in allowlist.REFUSED_LAYERS - {"InputSpec"}:
         assert not allowlist.is_allowed(getattr(keras.layers, name)), name
+
+
+def test_a_model_ending_in_a_nested_head_reports_the_head_activation() -> None:
+    """A head built as its own Sequential ends the model: its softmax is the output's."""
+    import keras
+
+    from grader.worker.inspect import output_activation
+
+    head = keras.Sequential([keras.layers.Dense(3, activation="softmax")], name="head")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, head(keras.layers.Dense(4)(inputs)))
+    assert output_activation(model) == "softmax"
+    plain = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])
+    assert output_activation(plain) == "linear"

@@ -99,6 +99,8 @@ def unsavable(exc: BaseException) -> StudentError:
 
 
 def output_activation(model: Any) -> str:
-    """The last layer's activation name (`linear` when it has none)."""
-    activation = getattr(model.layers[-1], "activation", None) if model.layers else None
+    """The last layer's activation name (`linear` when it has none); a model ending in a
+    nested model (a head built as its own Sequential) ends in that model's last layer."""
+    leaves = flatten(model) if model.layers else []
+    activation = getattr(leaves[-1], "activation", None) if leaves else None
     return str(getattr(activation, "__name__", "linear"))
