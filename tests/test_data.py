@@ -121,7 +121,7 @@ def test_cifar10_at_another_size_is_fitted_like_a_folder(data_dir: Path, tmp_pat
     """A CIFAR-10 assignment with `[data] image_size`: every image resized the way photos
     are (`grader.images.fit_array`), and its own cache key."""
     text = (TINY / "assignment.toml").read_text()
-    text = text.replace('seed = 7\n', 'seed = 7\n[data]\nimage_size = [48, 40]\n', 1)
+    text = text.replace("seed = 7\n", "seed = 7\n[data]\nimage_size = [48, 40]\n", 1)
     shutil.copy(TINY / "base_model.py", tmp_path / "base_model.py")
     (tmp_path / "assignment.toml").write_text(text)
     spec = load_assignment(tmp_path)
