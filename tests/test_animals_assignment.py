@@ -1,11 +1,12 @@
 """The second shipped assignment, `assignments/animals-transfer/`: 150 photos of three
 animals, a base model saved as a .keras file, a Spanish handout. Its data and base model are
 what the spec and DATA.md say; graded for real, its examples train without an error, the
-reports are in Spanish, and transfer beats scratch by the calibrated margin."""
+reports are in Spanish, and every check decides as the handout's calibration table says."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,24 +52,36 @@ def test_the_photos_are_the_ones_documented(tmp_path: Path) -> None:
     assert np.bincount(arrays["y_test"]).tolist() == [100, 100, 100]
 
 
+# Two of the five examples (suite time): the shared head, and the one without Rescaling whose
+# models are uncompiled, nested and stopped early. `make grade ASSIGNMENT=...` grades all five.
+GRADED = ("ana-cabeza-compartida", "elena-sin-reescalar")
+
+
 @pytest.mark.slow
 def test_the_examples_grade_in_spanish_with_the_transfer_benefit(tmp_path: Path) -> None:
+    examples = tmp_path / "submissions"
+    for name in GRADED:
+        shutil.copytree(EXAMPLES / name, examples / name)
     out = tmp_path / "build"
-    argv = ["grade", "--assignment", str(ANIMALS), "--submissions", str(EXAMPLES)]
+    argv = ["grade", "--assignment", str(ANIMALS), "--submissions", str(examples)]
     assert main([*argv, "--out", str(out), "--jobs", "2"]) == 0
     results = out / "animals-transfer" / "results"
-    examples = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
-    assert sorted(p.stem for p in results.glob("*.json")) == examples
+    assert sorted(p.stem for p in results.glob("*.json")) == list(GRADED)
+    stored = ROOT / "tests" / "fixtures" / "results-animals"
     margins = {}
-    for name in examples:
+    for name in GRADED:
         result = json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
         for task_id, task in result["tasks"].items():
             assert task["status"] == "ok", (name, task_id, task["error"])
+        # the handout's figures stand: every check decides as in the stored result
+        before = json.loads((stored / f"{name}.json").read_text(encoding="utf-8"))
+        assert [c["passed"] for c in result["checks"]] == [c["passed"] for c in before["checks"]]
         beats = next(c for c in result["checks"] if c["kind"] == "beats_scratch")
         margins[name] = (beats["observed"], beats["threshold"], beats["passed"])
-    # the shared-head example shows the lesson: transfer beats scratch by the calibrated margin
+    # the shared-head example's transfer model does better than its scratch CNN (by +0.047:
+    # within noise with this base, hence the provisional threshold; see DATA.md)
     observed, threshold, passed = margins["ana-cabeza-compartida"]
-    assert passed and observed >= threshold, margins
+    assert passed and observed > 0 and observed >= threshold, margins
     pdf = out / "animals-transfer" / "reports" / "ana-cabeza-compartida.pdf"
     text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).split())
     assert "exactitud" in text.lower() and "Imágenes de test de ejemplo" in text
