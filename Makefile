@@ -1,7 +1,9 @@
 # Everything a person types. `make grade` sets up a fresh machine and grades submissions/.
-# The distribution's python3 when it is 3.11-3.13 (tensorflow-cpu 2.21); else name one:
-# make PYTHON_SYSTEM=/usr/bin/python3.12
-PYTHON_SYSTEM ?= /usr/bin/python3
+# Python: the distribution's python3 when it is 3.11-3.13, else a python3.1x it has or can
+# install (scripts/install-system-deps.sh); or name one: make PYTHON_SYSTEM=/usr/bin/python3.12
+PYTHON_SYSTEM ?=
+# TensorFlow: the GPU build where nvidia-smi sees a GPU, else the CPU one (TF=cpu or TF=gpu).
+TF ?= $(if $(shell nvidia-smi -L 2>/dev/null),gpu,cpu)
 VENV := .venv
 PY := $(VENV)/bin/python
 # Data: DATA=dir, else $GRADER_DATA_DIR, else ../shared/data when it is there, else download.
@@ -12,14 +14,14 @@ ASSIGNMENT ?= assignments/transfer-learning
 # An assignment's own examples when it ships some (assignments/X/submissions/), else ./submissions.
 SUBMISSIONS ?= $(if $(wildcard $(ASSIGNMENT)/submissions),$(ASSIGNMENT)/submissions,submissions)
 
-.PHONY: setup grade report test test-fast bench lint doctor check clean handout-tables handout-check \
+.PHONY: setup grade report test test-fast test-pythons bench lint doctor check clean handout-tables handout-check \
 	spec-reference handout
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
-	./scripts/install-system-deps.sh $(PYTHON_SYSTEM)
-	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
+	python=$$(./scripts/install-system-deps.sh $(PYTHON_SYSTEM)) && \
+	  { test -x $(PY) || $$python -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[grade,$(TF),dev]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -38,6 +40,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(ARGS)
+
+# The fast suite on every other Python 3.10-3.13 found on PATH, each in a venv of its own.
+test-pythons: setup
+	./scripts/test-pythons.sh $(ARGS)
 
 bench: setup
 	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)

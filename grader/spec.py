@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from grader.assignment import (  # noqa: F401  (re-exported: the spec's public n
 )
 from grader.errors import SpecError
 from grader.spec_reader import TableReader, field_names
+from grader.tomlcompat import tomllib
 
 
 def load_assignment(directory: Path | str, *, reference_required: bool = True) -> Assignment:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
-import tomllib
 
 import pytest
 
 from grader import cli, sandbox
 from grader.pipeline import environment
+from grader.tomlcompat import tomllib
 from grader.worker.packages import PACKAGES, ProbeReport, available
 from tests.conftest import ROOT
 
@@ -19,9 +19,12 @@ UNPINNED = {"keras"}  # the grader's own range (keras>=3.10,<4); the handout say
 
 
 def pins() -> dict[str, str]:
-    """distribution -> version of every exact (`==`) runtime dependency in pyproject.toml."""
+    """distribution -> version of every exact (`==`) dependency of the grading stack in
+    pyproject.toml (the extras `grade` and `cpu`; a requirement's marker is left out)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    found = (re.fullmatch(r"([\w-]+)==([\w.]+)", d) for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    stack = [d.split(";")[0].strip() for d in extras["grade"] + extras["cpu"]]
+    found = (re.fullmatch(r"([\w-]+)==([\w.]+)", d) for d in stack)
     return {m[1].lower(): m[2] for m in found if m}
 
 

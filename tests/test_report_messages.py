@@ -6,11 +6,11 @@ from __future__ import annotations
 import ast
 import re
 import string
-import tomllib
 
 from grader.checks import KINDS
 from grader.messages import LANGUAGES, catalog, feedback, text
 from grader.report.i18n import STRINGS, say
+from grader.tomlcompat import tomllib
 from tests.conftest import ROOT
 
 FEEDBACK_PARAMS = {"observed": 0.6425, "threshold": 0.67, "short": 0.0275, "other": "scratch",

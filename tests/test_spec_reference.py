@@ -8,7 +8,6 @@ import ast
 import copy
 import math
 import re
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from grader.assignment import (
 from grader.spec import load_assignment
 from grader.spec_reader import field_names
 from grader.spec_schema import REQUIRED, Derived, Range, Table
+from grader.tomlcompat import tomllib
 from tests.spec_dicts import WHERE, at, dotted, put, rejects, variant, write
 
 ROOT = Path(__file__).resolve().parents[1]

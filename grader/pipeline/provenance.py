@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import platform
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +51,7 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
         numerics=dict(levels.NUMERICS),
         base_model=None if run.base is None else run.base.provenance(),
         reference_hash=reference_hash(run),
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
 

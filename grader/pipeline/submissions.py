@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from grader.pipeline import staging
 from grader.pipeline.folders import display, name_problem, raw_name, student_key
 from grader.pipeline.staging import Limits, Refused
 from grader.records import DroppedLine
+from grader.tomlcompat import tomllib
 
 SUBMISSION_FILE = "submission.py"
 NOTEBOOK_FILE = "submission.ipynb"

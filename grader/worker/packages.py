@@ -42,10 +42,13 @@ def available() -> str:
 
 def installed_version(name: str) -> str | None:
     """The installed version of the package imported as `name`, or None."""
-    try:
-        return importlib.metadata.version(PACKAGES[name])
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    # TensorFlow is `tensorflow-cpu` by default, `tensorflow` from the gpu extra or on macOS
+    for dist in (PACKAGES[name], *(("tensorflow",) if name == "tensorflow" else ())):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def missing_module_error(exc: BaseException, file: str) -> StudentError | None:
