@@ -81,7 +81,8 @@ class TrainRequest:
     quick: bool = False  # self-check: build, then one short epoch on a small sample
     allow_custom_objects: bool = False  # the assignment's rule, named when a model breaks it
     landlock: Confinement | None = None  # added by the sandbox at the Landlock level
-    gpu_memory_mb: int | None = None  # added where TensorFlow caps GPU memory
+    gpu_memory_mb: int | None = None  # added on a GPU machine: each child's GPU memory cap
+    gpu_slot: int | None = None  # added on a GPU machine: the child's parallel slot (its GPU)
     pixel_divisor: float = 255.0  # uint8 pixels / this = what models are handed ([0, 1])
 
     @property
@@ -112,6 +113,7 @@ class EvalRequest:
     submission: str | None = None
     landlock: Confinement | None = None
     gpu_memory_mb: int | None = None
+    gpu_slot: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
 from grader.pipeline.summary import write_summary_csv
 from grader.records import Result, read_result
-from grader.sandbox import Interrupted
+from grader.sandbox import Interrupted, memcap
 from grader.spec import Assignment
 
 
@@ -28,7 +28,7 @@ def grade_assignment(
     submissions: Path,
     out_dir: Path,
     data_dir: Path | None = None,
-    jobs_count: int = 1,
+    jobs_count: int | None = None,
     only: Sequence[str] = (),
     force: bool = False,
     isolation: str | None = None,
@@ -36,6 +36,8 @@ def grade_assignment(
     progress: Progress | None = None,
 ) -> list[Result]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
+
+    `jobs_count`: submissions graded at once; by default one per GPU (one on the CPU).
 
     Returns:
         The results, one per submission, as written to `OUT/<id>/results/`.
@@ -47,7 +49,8 @@ def grade_assignment(
     present = {student_key(f.name) for f in (find_submissions(submissions) if only else folders)}
     config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
     with open_run(config) as run:
-        results = _grade_all(run, folders, max(1, jobs_count), force)
+        jobs = jobs_count or memcap.gpu_count(run.isolation.gpus) or 1
+        results = _grade_all(run, folders, max(1, jobs), force)
         current = current_results(run, present, results)
         write_summary_csv(run.layout.summary_csv, current, list(run.assignment.tasks))
     return results

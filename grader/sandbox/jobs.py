@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, memcap, workroot
+from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, workroot
 from grader.sandbox.childio import read_child_file
 
 MODEL_MAX_BYTES = 256 * 2**20
@@ -148,11 +148,14 @@ def run_job(
 
 
 def worker_request(job: Job, request: dict[str, Any], memory_gb: float) -> dict[str, Any]:
-    """The request plus what the worker applies to itself: Landlock rules, a GPU memory cap."""
+    """The request plus what the worker applies to itself: Landlock rules, and on a GPU
+    machine the GPU it trains on (its slot's) with that GPU's memory capped (a cgroup caps
+    host memory only)."""
     isolation = job.sandbox.isolation
     extra = isolation.mechanism.worker_rules(job.mounts, isolation.gpus)
-    if isolation.memory_cap == memcap.TENSORFLOW:
+    if isolation.gpus:
         extra["gpu_memory_mb"] = int(memory_gb * 1024)
+        extra["gpu_slot"] = job.slot
     return {**request, **extra}
 
 

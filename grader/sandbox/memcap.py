@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -27,6 +28,17 @@ NVIDIA_DEVICES = "/dev/nvidia*"
 def gpu_devices() -> tuple[str, ...]:
     """NVIDIA device nodes, which a child needs to see to use the GPU (none: CPU only)."""
     return tuple(sorted(glob.glob(NVIDIA_DEVICES)))
+
+
+def gpu_count(devices: tuple[str, ...], environ: dict[str, str] | None = None) -> int:
+    """How many GPUs children may use: the instructor's CUDA_VISIBLE_DEVICES when set, else
+    one per /dev/nvidiaN node (not nvidiactl, nvidia-uvm...); 0 without device nodes."""
+    if not devices:
+        return 0
+    chosen = (os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES")
+    if chosen is not None:
+        return len([gpu for gpu in chosen.split(",") if gpu.strip()])
+    return sum(bool(re.fullmatch(r"/dev/nvidia\d+", device)) for device in devices)
 
 
 def choose(forced: str | None, gpus: tuple[str, ...], cgroup_works: bool) -> str:

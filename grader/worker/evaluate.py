@@ -51,7 +51,7 @@ def evaluate_all(request: EvalRequest) -> EvalReport:
     Each task's result is also written on its own (`task_file`) as soon as it is known: if
     the child dies on a later task, the grader keeps the tasks already scored.
     """
-    runtime.limit_gpu_memory(request.gpu_memory_mb)
+    runtime.claim_gpu(request.gpu_slot, request.gpu_memory_mb)
     import keras
 
     keras.utils.set_random_seed(request.seed)

@@ -68,6 +68,7 @@ class ProbeRequest:
     out: str
     landlock: Confinement | None = None
     gpu_memory_mb: int | None = None
+    gpu_slot: int | None = None
 
 
 @dataclass(frozen=True)

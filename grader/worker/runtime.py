@@ -88,18 +88,26 @@ def confine(landlock: Confinement | None) -> None:
         rules.restrict(list(landlock.read), list(landlock.write))
 
 
-def limit_gpu_memory(memory_mb: int | None) -> None:
-    """Where memory is capped by TensorFlow (a GPU, no cgroup), cap each GPU's memory.
-
-    Must run before anything touches a GPU. A no-op on machines without one.
+def claim_gpu(slot: int | None, memory_mb: int | None) -> None:
+    """On a GPU machine: use only the slot's GPU (parallel children take the GPUs in turn:
+    slot modulo their number) and cap its memory, so children sharing one cannot starve
+    each other. Must run before anything touches a GPU, so before student code; a no-op
+    without a GPU (or when the grader asked for neither).
     """
-    if not memory_mb:
+    if slot is None and not memory_mb:
         return
     import tensorflow as tf
 
-    config = [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)]
-    for gpu in tf.config.list_physical_devices("GPU"):
-        tf.config.set_logical_device_configuration(gpu, config)
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return
+    if slot is not None:
+        gpus = [gpus[slot % len(gpus)]]
+        tf.config.set_visible_devices(gpus, "GPU")
+    if memory_mb:
+        config = [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)]
+        for gpu in gpus:
+            tf.config.set_logical_device_configuration(gpu, config)
 
 
 def describe(exc: BaseException) -> str:

@@ -109,7 +109,7 @@ def setup(request: TrainRequest) -> dict[str, np.ndarray]:
     import keras
     import tensorflow as tf
 
-    runtime.limit_gpu_memory(request.gpu_memory_mb)
+    runtime.claim_gpu(request.gpu_slot, request.gpu_memory_mb)
     keras.utils.set_random_seed(request.seed)
     tf.config.experimental.enable_op_determinism()
     sample = QUICK_SAMPLE if request.quick else None
