@@ -298,7 +298,8 @@ def fake_run(
         with output_lock(layout, "grade"):
             yield SimpleNamespace(layout=layout, assignment=load_assignment(ASSIGNMENT),
                                   progress=config.progress or (lambda *m: None),
-                                  sandbox=SimpleNamespace(stop_all=stop_all))  # fmt: skip
+                                  sandbox=SimpleNamespace(stop_all=stop_all),
+                                  isolation=SimpleNamespace(gpus=()))  # fmt: skip
 
     monkeypatch.setattr(grading, "open_run", open_run)
 
