@@ -26,6 +26,10 @@ LANGUAGES = ("en", "es")
 SOURCES = ("cifar10", "folder")  # dataset kinds: CIFAR-10, or a folder of photos by class
 PIXEL_RANGES = ((0, 1), (0, 255))  # the pixel values models are handed
 RESIZE_METHODS = ("stretch", "crop")  # how an image of another size is fitted (`grader.images`)
+# The sandbox's isolation levels, strongest first (`grader.sandbox.LEVELS`), and the weakest
+# one grading may use unless the instructor allows a weaker one (`grader.sandbox.causes`).
+ISOLATION_LEVELS = ("bubblewrap", "landlock", "rlimits")
+DEFAULT_MIN_ISOLATION = "landlock"
 # Images per class each CIFAR-10 part holds: (train, test).
 CIFAR10_COUNTS = (5000, 1000)
 
@@ -186,6 +190,7 @@ class Assignment:
     learning_floor: float = DEFAULT_SHARE
     reference: Reference | None = None  # thresholds may be relative to it
     data: Data = Data()  # the images: CIFAR-10 at 32x32 in [0, 1] unless the spec says
+    min_isolation: str = DEFAULT_MIN_ISOLATION  # grading never runs at a weaker level
     # What trained models depend on (spec minus checks, titles and policies; base code): a
     # change elsewhere re-scores stored results without retraining.
     training_hash: str = ""

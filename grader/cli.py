@@ -14,7 +14,8 @@ from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
 from grader.layout import CHECK, Layout
-from grader.sandbox import memcap
+from grader.pipeline import kitcommand
+from grader.sandbox import causes, memcap
 from grader.spec import load_assignment
 
 # Exit codes: grading ran | a report (or the self-check) found problems | the instructor's
@@ -29,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="train, evaluate and check every submission")
     _common(grade)
     grade.add_argument("--submissions", type=Path, default=Path("submissions"))
-    grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    grade.add_argument(
+        "--jobs", type=int, help="submissions graded in parallel (default: one per GPU, else 1)"
+    )
     grade.add_argument("--only", nargs="+", default=(), metavar="ID", help="grade only these")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
     grade.add_argument("--no-reports", action="store_true", help="skip PDF/HTML rendering")
@@ -37,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("submission", type=Path, help="a folder, submission.py or submission.ipynb")
     _common(check)
     check.add_argument("--full", action="store_true", help="grade fully on the validation split")
+    check.add_argument("--kit", type=Path, help="check offline, unsandboxed, from a student kit")
+    kitcommand.add_parser(commands, _common)
     report = commands.add_parser("report", help="re-render reports from stored results")
     report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
@@ -67,6 +72,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "own photos in assignment.toml",
     )
     parser.add_argument("--isolation", choices=sandbox.LEVELS, help="force an isolation level")
+    parser.add_argument(
+        "--min-isolation",
+        choices=sandbox.LEVELS,
+        help="the weakest isolation grading may fall back to (default: the assignment's "
+        f"min_isolation, else {causes.DEFAULT_MINIMUM}; rlimits leaves the network reachable)",
+    )
     parser.add_argument(
         "--memory-cap",
         choices=memcap.MEMORY_CAPS,
@@ -113,14 +124,26 @@ def _lines(text: object) -> str:
 
 
 def _start(args: argparse.Namespace) -> dict[str, str]:
-    """Detect (or force) the isolation, say which, and return it as API arguments."""
+    """Detect (or force) the isolation, never below the allowed minimum (--min-isolation,
+    else the assignment's), say which, and return it as API arguments."""
     sandbox.harden_grader_process()
+    minimum = args.min_isolation or _spec_minimum(args.assignment)
     try:
-        isolation = sandbox.detect(args.isolation, args.memory_cap)
+        if args.isolation is not None:
+            causes.check_forced(args.isolation, minimum)
+        level = args.isolation or sandbox.detect_isolation(None, minimum)
+        isolation = sandbox.detect(level, args.memory_cap)
     except ValueError as exc:
         raise GradingError(str(exc)) from None
     print(f"isolation: {isolation.describe()}", file=sys.stderr)
     return {"isolation": isolation.level, "memory_cap": isolation.memory_cap}
+
+
+def _spec_minimum(folder: Path) -> str:
+    """The assignment's `min_isolation` (the default without a spec: the command says so)."""
+    if not (folder / "assignment.toml").is_file():
+        return causes.DEFAULT_MINIMUM
+    return load_assignment(folder, reference_required=False).min_isolation
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -163,7 +186,7 @@ def _check(args: argparse.Namespace) -> int:
     from grader.pipeline.selfcheck import PROBLEM, check_submission
     from grader.report import render_student_report
 
-    isolation = _start(args)
+    isolation = _start(args) if args.kit is None else kitcommand.unsandboxed(args)
     with ProgressDisplay() as progress:
         rows, result = check_submission(
             args.submission,
@@ -172,6 +195,7 @@ def _check(args: argparse.Namespace) -> int:
             data_dir=_data_dir(args),
             full=args.full,
             progress=progress,
+            kit=args.kit,
             **isolation,
         )
     print(check_table(rows))
@@ -213,15 +237,17 @@ def _render_all(layout: Layout) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    isolation = sandbox.detect()
-    level = isolation.level
     print(f"grader {__version__}")
-    print(f"isolation level: {level}")
+    found, facts = sandbox.diagnose()
+    minimum = _spec_minimum(args.assignment)
+    print(_lines("\n".join(causes.doctor_lines(found, facts, minimum))))
+    if (level := causes.strongest(found)) is None:
+        return FAILED
+    isolation = sandbox.detect(level)
     print(f"GPUs: {', '.join(isolation.gpus) or 'none (children train on the CPU)'}")
     cgroup = memcap.find_parent()
     where = f"v{cgroup.version} at {cgroup.path}" if cgroup else "cannot be created here"
     print(f"memory cap: {isolation.memory_cap} (memory cgroup: {where})")
-    print(f"bubblewrap: {'works' if level == sandbox.BUBBLEWRAP else 'missing or not permitted'}")
     with sandbox.Sandbox(isolation) as box:
         print(f"child uid: {box.child_uid(0) or 'same as grader (grader is not root)'}")
     if level == sandbox.LANDLOCK:
@@ -230,7 +256,7 @@ def _doctor(args: argparse.Namespace) -> int:
         print("fallback: resource limits + throw-away uid only; the network stays reachable")
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
-    return _packages(isolation)
+    return _packages(isolation) if causes.allowed(level, minimum) else FAILED
 
 
 def _packages(isolation: sandbox.Isolation) -> int:
@@ -259,6 +285,7 @@ def _handout(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _grade,
     "check": _check,
+    "kit": lambda args: kitcommand.run(args, _start(args), _data_dir(args)),
     "report": _report,
     "doctor": _doctor,
     "spec-reference": _spec_reference,

@@ -2,22 +2,23 @@
 
 Two graders writing into one `OUT/<assignment>` folder both train every submission and
 overwrite each other's results and reports. Every command that writes there (`grade`,
-`report`, a self-check into its own `check/` folder) holds an `flock` on the folder's lock
-file for as long as it writes; a second one stops at once, naming the first. The kernel
-drops the lock when its process ends, however it ends (`kill -9` too): no stale lock is
-left to clean up. The lock file itself stays; it holds the owner's pid and start time.
+`report`, a self-check into its own `check/` folder) holds a lock (`flock`; on Windows
+a byte range: `shims`) on the folder's lock file for as long as it writes; a second one
+stops at once, naming the first. The system drops the lock when its process ends, however
+it ends (`kill -9` too): no stale lock is left to clean up. The lock file itself stays;
+it holds the owner's pid and start time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader import shims
 from grader.errors import GradingError
 from grader.layout import Layout
 
@@ -60,14 +61,14 @@ def output_lock(layout: Layout, command: str) -> Iterator[None]:
     finally:
         with _guard:
             del _held[path]
-        os.close(fd)  # releases the lock
+        shims.release(fd)
 
 
 def _acquire(path: Path, folder: Path, command: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | shims.NOFOLLOW | shims.CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shims.lock_exclusive(fd, wait=False)
     except BlockingIOError:
         owner = _owner(fd)
         os.close(fd)
@@ -81,14 +82,14 @@ def _acquire(path: Path, folder: Path, command: str) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     with contextlib.suppress(OSError):  # a full disk: the lock holds all the same
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{started}\n{command}\n".encode(), 0)
+        shims.write_at(fd, f"{os.getpid()}\n{started}\n{command}\n".encode(), 0)
     return fd
 
 
 def _owner(fd: int) -> str:
     """'pid N, `grade`, started at T' from the lock file (what its holder wrote there)."""
     try:
-        pid, started, command = os.pread(fd, 200, 0).decode("ascii").split("\n")[:3]
+        pid, started, command = shims.read_at(fd, 200, 0).decode("ascii").split("\n")[:3]
         return f"pid {int(pid)}, `{command}`, started at {started}"
     except (OSError, ValueError):  # the holder has not written it yet
         return "pid unknown"

@@ -83,6 +83,13 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
             expected=f"one of {list(checks.BORDERLINE_POLICIES)}",
         ),
         learning_floor=spec_checks.read_learning_floor(r),
+        min_isolation=r.get(
+            "min_isolation",
+            str,
+            model.DEFAULT_MIN_ISOLATION,
+            check=lambda v: v in model.ISOLATION_LEVELS,
+            expected=f"one of {list(model.ISOLATION_LEVELS)}",
+        ),
         spec_hash=_spec_hash(raw, base_code),
         training_hash=_training_hash(data, base_code),
         base_hash=_base_hash(data, base, base_code),
@@ -221,8 +228,9 @@ def _read_task(
     )
 
 
-# Keys that only decide how trained models are scored or shown: changing them re-scores.
-SCORING_ONLY = ("title", "language", "borderline", "learning_floor", "reference")
+# Keys that only decide how trained models are scored or shown, or how strong a sandbox they
+# need: changing them re-scores.
+SCORING_ONLY = ("title", "language", "borderline", "learning_floor", "reference", "min_isolation")
 SCORING_ONLY_IN_TASK = ("title", "checks")
 
 

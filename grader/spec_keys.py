@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from grader import checks, floor, spec_checks
 from grader.assignment import (
+    DEFAULT_MIN_ISOLATION,
+    ISOLATION_LEVELS,
     LANGUAGES,
     ON_TIMEOUT,
     OPTIMIZERS,
@@ -61,6 +63,10 @@ TOP = Table("", "Top level", "Keys written before any table header.", (
         "perfect score below which a task's checks that do not measure learning earn nothing "
         "(never above its `min_test_accuracy` threshold); 0 turns it off.",
         ranges=(Range(0, 1, high_open=True, integer=False),)),
+    Key("min_isolation", "string", DEFAULT_MIN_ISOLATION, "The weakest sandbox grading may "
+        "fall back to: a machine that offers only weaker levels refuses to grade and says why "
+        "(`python -m grader doctor`). `rlimits` leaves the network reachable to submissions. "
+        "`--min-isolation` on the command line overrides it.", choices=ISOLATION_LEVELS),
     Key("data", "table", Derived("CIFAR-10 at 32×32, pixels in [0, 1]"), "Where the images "
         "come from and what models are handed: `[data]`."),
     Key("splits", "table of tables", REQUIRED, "The data splits, at least one: "

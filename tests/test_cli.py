@@ -86,6 +86,7 @@ def test_commands_take_namespaces() -> None:
         "spec-reference",
         "handout",
         "new-assignment",
+        "kit",
     }
     assert all(callable(command) for command in cli.COMMANDS.values())
     assert isinstance(cli.build_parser().parse_args(["doctor"]), argparse.Namespace)

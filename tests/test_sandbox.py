@@ -276,7 +276,7 @@ def test_close_releases_the_uid_leases() -> None:
 
 
 def test_a_bubblewrapped_child_sees_only_the_worker_code_and_writes_only_its_folders() -> None:
-    if levels.detect_isolation() != sandbox.BUBBLEWRAP:
+    if levels.detect_isolation(minimum=None) != sandbox.BUBBLEWRAP:
         pytest.skip("bubblewrap does not work on this machine")
     statement = (
         "import os, grader.worker.train, grader.worker.evaluate, grader.sandbox.landlock; "

@@ -339,4 +339,4 @@ def test_detection_stops_on_an_interpreter_the_child_uid_cannot_reach(
     message = str(raised.value)
     assert str(locked) in message and f"chmod o+x {locked}" in message
     monkeypatch.setattr(levels, "PYTHON", sys.executable)
-    assert levels.detect_isolation() in sandbox.LEVELS
+    assert levels.detect_isolation(minimum=sandbox.RLIMITS) in sandbox.LEVELS

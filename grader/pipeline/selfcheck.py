@@ -15,6 +15,7 @@ from grader.errors import GradingError, Step
 from grader.layout import CHECK
 from grader.messages import Message, render
 from grader.pipeline import folders, timelimit
+from grader.pipeline.kitrun import open_kit
 from grader.pipeline.quick import QuickFacts, TaskCheck, check_task
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import grade_submission
@@ -57,15 +58,18 @@ def say(message_id: str, **params: object) -> str:
 def check_submission(
     submission: Path,
     *,
-    assignment_dir: Path,
+    assignment_dir: Path | None = None,
     out_dir: Path,
-    data_dir: Path | None,
+    data_dir: Path | None = None,
     full: bool = False,
     isolation: str | None = None,
     memory_cap: str | None = None,
     progress: Progress | None = None,
+    kit: Path | None = None,
 ) -> tuple[list[Row], Result | None]:
-    """Run the quick self-check (or, with `full`, a whole grading on the validation split).
+    """Run the quick self-check (or, with `full`, a whole grading on the validation split),
+    from the assignment folder in the grading sandbox, or from a student `kit` alone,
+    unsandboxed (`grader.pipeline.kitrun`).
 
     Returns:
         The table rows, and for `full` the stored result (its "test" figures are validation
@@ -73,10 +77,21 @@ def check_submission(
     """
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         folder = submission_folder(Path(submission), Path(tmp))
-        config = RunConfig(
-            assignment_dir, out_dir, data_dir, isolation, memory_cap, CHECK, progress
-        )
-        with open_run(config) as run:
+        if kit is not None and (isolation or memory_cap):
+            raise GradingError(
+                "--isolation and --memory-cap choose how the instructor's grading is "
+                "sandboxed; a check with --kit runs unsandboxed: leave them out."
+            )
+        if kit is not None:
+            opened = open_kit(kit, out_dir, progress, writes_results=full)
+        elif assignment_dir is not None:
+            config = RunConfig(
+                assignment_dir, out_dir, data_dir, isolation, memory_cap, CHECK, progress
+            )
+            opened = open_run(config)
+        else:
+            raise GradingError("Pass the assignment folder or a student kit to check against.")
+        with opened as run:
             relative = reference_rows(run)
             if full:
                 run = replace(run, assignment=thresholds.without_relative(run.assignment))

@@ -32,9 +32,13 @@ MAX_DEPTH = 32  # folders below the submission's
 MAX_PATH_BYTES = 1_024  # one entry's path inside the submission
 CHUNK = 2**20  # bytes read at a time: memory stays at this whatever a file holds
 SKIPPED_DIRS = frozenset({b"__pycache__"})  # caches: neither hashed nor copied
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+# Linux flags, 0 where they do not exist (Windows, which imports this module for a student's
+# self-check; it also lacks `dir_fd`, which staging needs: see README, Student kit).
+_LINUX = {name: getattr(os, name, 0) for name in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK")}
+_NOFOLLOW, _CLOEXEC = _LINUX["O_NOFOLLOW"], getattr(os, "O_CLOEXEC", 0)
+DIR_FLAGS = os.O_RDONLY | _LINUX["O_DIRECTORY"] | _NOFOLLOW | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | _LINUX["O_NONBLOCK"] | _CLOEXEC  # a FIFO never blocks
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC
 
 
 @dataclass(frozen=True)

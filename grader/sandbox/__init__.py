@@ -18,6 +18,7 @@ _EXPORTS = {  # name -> the submodule defining it
     "PROJECT_ROOT": "levels",
     "WORKER_CODE": "levels",
     "detect_isolation": "levels",
+    "diagnose": "levels",
     "LOG_TAIL_BYTES": "process",
     "Limits": "process",
     "Mount": "process",

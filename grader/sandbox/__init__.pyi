@@ -6,6 +6,7 @@ from grader.sandbox.levels import PROJECT_ROOT as PROJECT_ROOT
 from grader.sandbox.levels import RLIMITS as RLIMITS
 from grader.sandbox.levels import WORKER_CODE as WORKER_CODE
 from grader.sandbox.levels import detect_isolation as detect_isolation
+from grader.sandbox.levels import diagnose as diagnose
 from grader.sandbox.process import LOG_TAIL_BYTES as LOG_TAIL_BYTES
 from grader.sandbox.process import Limits as Limits
 from grader.sandbox.process import Mount as Mount

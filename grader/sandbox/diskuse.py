@@ -20,7 +20,9 @@ from pathlib import Path
 MAX_DEPTH = 64  # folders inside one another; no honest job nests deeper
 TOO_DEEP = 2**62  # what a deeper tree counts as: more than any write cap
 ENTRY_BYTES = 4096  # what any entry costs at least (a block): a million empty files are not free
-_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Linux flags; absent on Windows (0 there), where a student's self-check imports this module
+_OPEN_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_OPEN_DIR |= getattr(os, "O_CLOEXEC", 0)
 
 
 def tree_bytes(folder: Path | str) -> int:

@@ -9,11 +9,17 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from grader.sandbox import reach, uids
+from grader.sandbox import causes, reach, uids
+from grader.sandbox.causes import BUBBLEWRAP as BUBBLEWRAP
+from grader.sandbox.causes import DEFAULT_MINIMUM
+from grader.sandbox.causes import LANDLOCK as LANDLOCK
+from grader.sandbox.causes import RLIMITS as RLIMITS
+from grader.sandbox.childenv import NUMERICS as NUMERICS
+from grader.sandbox.childenv import Gpus as Gpus
+from grader.sandbox.childenv import child_environment as child_environment
 from grader.sandbox.process import PYTHON, Mount
 from grader.sandbox.reach import PROBE_IMPORTS, probe
 
-BUBBLEWRAP, LANDLOCK, RLIMITS = "bubblewrap", "landlock", "rlimits"
 GRADER_PACKAGE = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = GRADER_PACKAGE.parent
 # The grader code a child may see, relative to the package: the workers and everything they
@@ -35,17 +41,6 @@ WORKER_CODE = (
 )
 CODE_INSIDE = "/opt/grader"  # the child's PYTHONPATH under bubblewrap
 SYSTEM_FOLDERS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
-Gpus = tuple[str, ...]
-# The settings that fix training's arithmetic, recorded in every result's provenance (handout,
-# "Same grade on every machine"; tests/test_determinism.py). oneDNN picks its kernels, and so
-# the order of every sum, from the CPU's vector unit: capped at AVX2, every AVX2 or AVX-512
-# CPU runs its AVX2 kernels. Sums split across threads depend on the thread pool's size:
-# fixed, not the machine's core count. Identity across real CPUs is not proven (handout).
-NUMERICS = {
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
-    "TF_NUM_INTRAOP_THREADS": "2",
-    "TF_DETERMINISTIC_OPS": "1",
-}
 
 
 def worker_code() -> list[Path]:
@@ -57,35 +52,6 @@ def python_paths() -> list[Path]:
     """Folders the interpreter and its packages live in, to be visible read-only."""
     roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
     return sorted(p for p in roots if p.exists())
-
-
-def child_environment(
-    pythonpath: str, home: str, gpus: Gpus = (), tmp: str | None = None
-) -> dict[str, str]:
-    """A scrubbed environment: nothing of the grader's reaches the child but GPU choice.
-    HOME and TMPDIR point into folders counted by the write cap (`tmp`: HOME if None)."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": home,
-        "TMPDIR": tmp or home,
-        "PYTHONPATH": pythonpath,
-        "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        **NUMERICS,
-        "KERAS_BACKEND": "tensorflow",
-        "MPLBACKEND": "Agg",
-        "CUDA_VISIBLE_DEVICES": "",
-        "KERAS_HOME": f"{home}/.keras",
-    }
-    if gpus:
-        del env["CUDA_VISIBLE_DEVICES"]
-    keep = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") + (("CUDA_VISIBLE_DEVICES",) if gpus else ())
-    for key in keep:  # machine quirks and the instructor's GPU choice, not secrets
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
 
 
 class Level:
@@ -273,23 +239,47 @@ def named(name: str) -> Level:
     raise ValueError(f"Unknown isolation level {name!r}; use one of {LEVELS}.")
 
 
-def detect_isolation(forced: str | None = None) -> str:
-    """The strongest level that works here, found by trying each (about a second).
+def detect_isolation(forced: str | None = None, minimum: str | None = DEFAULT_MINIMUM) -> str:
+    """The strongest level that works here, found by trying each (about a second), never
+    one below `minimum` (None: any); `forced` is used as given (the caller's choice).
 
     Raises:
-        ValueError: `forced` names no level.
-        GradingError: a child uid cannot reach the interpreter, or no level can start it;
-            the message names the folder or the reason, and the fix.
+        ValueError: `forced` or `minimum` names no level.
+        GradingError: a child uid cannot reach the interpreter, no level can start it, or
+            only a level below `minimum` can; the message names each cause and its fix.
     """
-    if forced is not None:
-        named(forced)  # an unknown name fails before anything is tried
+    for name in (forced, minimum):
+        if name is not None:
+            named(name)  # an unknown name fails before anything is tried
     with uids.UidLeases() as leases:  # tried as a child runs: as a throw-away uid
         uid = leases.uid(0)
-        reach.require(uid, [Path(PYTHON), *python_paths(), *worker_code()])
+        reach.require(uid, _needed())
         if forced is not None:
             return forced  # as given: a forced level's own failures show in its children
-        problem = None
-        for level in ALL_LEVELS:
-            if (problem := level.problem(uid)) is None:
-                return level.name
-    raise reach.nothing_starts(PYTHON, uid, problem or "?")
+        tried = problems(uid)
+        return causes.choose(tried, minimum, causes.read_facts(uid, _needed()))
+
+
+def problems(uid: int | None, every: bool = False) -> dict[str, str | None]:
+    """Each level's problem as `uid` (None: it works), strongest first; up to the first
+    that works unless `every`."""
+    found: dict[str, str | None] = {}
+    for level in ALL_LEVELS:
+        found[level.name] = problem = level.problem(uid)
+        if problem is None and not every:
+            break
+    return found
+
+
+def diagnose() -> tuple[dict[str, str | None], causes.Facts]:
+    """Every level's cause and fix (None: it works here), and the facts read (`doctor`)."""
+    with uids.UidLeases() as leases:
+        uid = leases.uid(0)
+        tried = problems(uid, every=True)
+        facts = causes.read_facts(uid, _needed())
+    return {n: p and causes.explain(n, p, facts) for n, p in tried.items()}, facts
+
+
+def _needed() -> list[Path]:
+    """What every child must reach: the interpreter, its folders, the worker code."""
+    return [Path(PYTHON), *python_paths(), *worker_code()]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import shims
 from grader.sandbox import diskuse, memcap
 from grader.sandbox.output import LOG_TAIL_BYTES as LOG_TAIL_BYTES  # re-exported
 from grader.sandbox.output import Tail, start_reader
@@ -80,10 +79,15 @@ class Child:
 
 def harden_grader_process() -> None:
     """Make the grader non-dumpable and the reaper of orphans its children leave behind
-    (so that the sweep can reap them; the machine's init may never do it)."""
+    (so that the sweep can reap them; the machine's init may never do it).
+
+    Raises:
+        PlatformUnsupported: this system lacks what grading needs (Windows): before any child.
+    """
+    shims.require_sandboxing()
     if sys.platform != "linux":
         return
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shims.require_libc("prctl")
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
@@ -105,6 +109,9 @@ def launch(
 ) -> Child:
     """Start `argv` in its own session, limited, as `uid`; its output drained in a thread
     (kept as a bounded tail: nothing the child prints is passed on)."""
+    # Here, not in the forked child: there a missing `resource` would be a bare crash (and
+    # an import after fork could wait forever on a lock another thread held).
+    shims.require_rlimits()
     started = time.monotonic()
     proc = subprocess.Popen(
         argv,
@@ -174,17 +181,17 @@ def _apply_limits(limits: Limits, memory_cap: str = memcap.ADDRESS_SPACE) -> Non
     if limits.cpu_seconds is not None:  # a training child's budget (the worker lowers it)
         cpu = math.ceil(limits.cpu_seconds)
     rlimits = [
-        (resource.RLIMIT_CPU, cpu),
-        (resource.RLIMIT_NPROC, limits.max_processes),
-        (resource.RLIMIT_FSIZE, limits.max_file_bytes),
-        (resource.RLIMIT_NOFILE, limits.max_open_files),
-        (resource.RLIMIT_CORE, 0),
+        ("CPU", cpu),
+        ("NPROC", limits.max_processes),
+        ("FSIZE", limits.max_file_bytes),
+        ("NOFILE", limits.max_open_files),
+        ("CORE", 0),
     ]
     # RLIMIT_AS counts reserved address space too (CUDA reserves plenty); RLIMIT_DATA only
     # writable private memory. Under a memory cgroup, the cgroup is the cap.
     if memory_cap == memcap.ADDRESS_SPACE:
-        rlimits.append((resource.RLIMIT_AS, limits.memory_bytes))
+        rlimits.append(("AS", limits.memory_bytes))
     elif memory_cap == memcap.TENSORFLOW:
-        rlimits.append((resource.RLIMIT_DATA, limits.memory_bytes))
-    for which, value in rlimits:
-        resource.setrlimit(which, (value, value))
+        rlimits.append(("DATA", limits.memory_bytes))
+    for name, value in rlimits:
+        shims.set_rlimit(name, value)

@@ -10,7 +10,6 @@ whose lock anyone can take belongs to no live run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import stat
 import tempfile
@@ -18,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader import shims
 from grader.sandbox import diskuse
 
 PREFIX = "grader-work-"
@@ -30,13 +30,18 @@ _guard = threading.Lock()
 
 
 def make() -> Path:
-    """Remove the work folders of dead runs, then make this run's, locked until `remove`."""
+    """Remove the work folders of dead runs, then make this run's, locked until `remove`.
+
+    Raises:
+        PlatformUnsupported: no file locks here (before any folder is made).
+    """
+    shims.require_locks()
     remove_stale()
     root = Path(tempfile.mkdtemp(prefix=PREFIX))
     root.chmod(0o711)
     # Locked before it gets its name: a starting run never sees it unlocked.
     fd = os.open(root / f".{LOCK_NAME}", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    shims.lock_exclusive(fd)
     os.rename(root / f".{LOCK_NAME}", root / LOCK_NAME)
     with _guard:
         _held[root] = fd
@@ -49,7 +54,7 @@ def remove(root: Path) -> None:
     with _guard:
         fd = _held.pop(root, None)
     if fd is not None:
-        os.close(fd)
+        shims.release(fd)
 
 
 def remove_stale(folder: Path | None = None) -> list[Path]:
@@ -84,9 +89,9 @@ def _dead(root: Path) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shims.lock_exclusive(fd, wait=False)
     except OSError:
         return False  # held: a live run
     finally:
-        os.close(fd)
+        shims.release(fd)
     return True
