@@ -7,12 +7,16 @@
 # throw-away uid can run it. Also: bubblewrap; Pango + fonts for WeasyPrint: DejaVu, and Noto
 # (core: Arabic, Devanagari, Hebrew, Thai and most other scripts; CJK: Korean, Japanese,
 # Chinese) so a student's name in any script prints (the same package names on Debian 12/13
-# and Ubuntu 22.04/24.04); fontconfig's fc-list tells the grader which characters no font has.
+# and Ubuntu 22.04/24.04, but for `optional` below); fontconfig's fc-list tells the grader
+# which characters no font has.
 # Usage: install-system-deps.sh [PYTHON]
 set -euo pipefail
 wanted=${1:-}
-packages=(bubblewrap poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+packages=(bubblewrap poppler-utils libpango-1.0-0 libpangoft2-1.0-0
           fontconfig fonts-dejavu-core fonts-dejavu-extra fonts-noto-core fonts-noto-cjk)
+# Only where the distribution has it: Ubuntu 22.04 (HarfBuzz 2.7) has no libharfbuzz-subset0,
+# and WeasyPrint then subsets fonts with fontTools.
+optional=(libharfbuzz-subset0)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 refreshed=""
@@ -38,6 +42,11 @@ supported() { case $(version_of "$1") in 3.11 | 3.12 | 3.13) return 0 ;; *) retu
 choose_python() {
   if [[ -n $wanted ]]; then
     [[ -x $wanted ]] || install "$(basename "$wanted")"  # e.g. /usr/bin/python3.12
+    if [[ ! -x $wanted ]]; then
+      echo "error: $wanted does not exist and the package lists have no $(basename "$wanted")." \
+           "Name a Python 3.11-3.13 that exists: make PYTHON_SYSTEM=/path/to/python3" >&2
+      exit 1
+    fi
     supported "$wanted" && { echo "$wanted"; return; }
     echo "error: $wanted is Python $(version_of "$wanted"); the grader needs 3.11 to 3.13" \
          "(TensorFlow 2.21). Name another: make PYTHON_SYSTEM=/usr/bin/python3.12" >&2
@@ -64,5 +73,9 @@ version=$(version_of "$python")
 if dpkg -S "$(readlink -f "$python")" >/dev/null 2>&1; then
   packages+=("python$version-venv")
 fi
+for p in "${optional[@]}"; do
+  { dpkg-query -W "$p" >/dev/null 2>&1 || { refresh; apt-cache show "$p" >/dev/null 2>&1; }; } &&
+    packages+=("$p")
+done
 install "${packages[@]}"
 echo "$python"

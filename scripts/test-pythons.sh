@@ -8,11 +8,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }
 own=$(version_of .venv/bin/python)
-failed=() passed=() absent=()
+failed=() passed=() absent=() unusable=()
 for version in 3.10 3.11 3.12 3.13; do
   [[ $version == "$own" ]] && continue
   python=$(command -v "python$version" || true)
-  if [[ -z $python ]]; then absent+=("$version"); continue; fi
+  # a pyenv shim for a version pyenv does not select is on PATH but does not run
+  if [[ -z $python ]] || ! "$python" -c "" 2>/dev/null; then absent+=("$version"); continue; fi
+  if ! "$python" -c "import ensurepip, venv" 2>/dev/null; then  # Debian splits them off
+    unusable+=("$version (no venv: apt-get install python$version-venv)"); continue
+  fi
   venv=".venv-$version"
   echo "== Python $version ($python) in $venv"
   if [[ ! -x $venv/bin/python ]] || [[ pyproject.toml -nt $venv/.installed ]]; then
@@ -29,4 +33,5 @@ done
 echo "own .venv: Python $own (make test)"
 echo "passed: ${passed[*]:-none}"
 echo "not on this machine: ${absent[*]:-none}"
+((${#unusable[@]} == 0)) || echo "found but unusable: ${unusable[*]}"
 ((${#failed[@]} == 0)) || { echo "FAILED: ${failed[*]}"; exit 1; }

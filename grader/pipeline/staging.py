@@ -19,11 +19,13 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.messages import Message
+from grader.pipeline import portable_staging
 from grader.pipeline.folders import display
 
 MAX_FILES = 2_000  # entries of every kind, folders included: more is not a code submission
@@ -32,8 +34,8 @@ MAX_DEPTH = 32  # folders below the submission's
 MAX_PATH_BYTES = 1_024  # one entry's path inside the submission
 CHUNK = 2**20  # bytes read at a time: memory stays at this whatever a file holds
 SKIPPED_DIRS = frozenset({b"__pycache__"})  # caches: neither hashed nor copied
-# Linux flags, 0 where they do not exist (Windows, which imports this module for a student's
-# self-check; it also lacks `dir_fd`, which staging needs: see README, Student kit).
+# Linux flags, 0 where they do not exist (Windows, a student's self-check: it also lacks
+# `dir_fd`, so `walk` and `copy_tree` hand over to `portable_staging` there).
 _LINUX = {name: getattr(os, name, 0) for name in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK")}
 _NOFOLLOW, _CLOEXEC = _LINUX["O_NOFOLLOW"], getattr(os, "O_CLOEXEC", 0)
 DIR_FLAGS = os.O_RDONLY | _LINUX["O_DIRECTORY"] | _NOFOLLOW | _CLOEXEC
@@ -118,6 +120,8 @@ def walk(root: Path, limits: Limits | None = None) -> Tree:
         Refused: over a cap, or `root` itself is a link.
         OSError: a folder could not be listed.
     """
+    if os.open not in os.supports_dir_fd:  # Windows: by paths (self-check only)
+        return portable_staging.walk(root, limits, sys.modules[__name__])
     listing = _Listing(limits or Limits())
     if os.path.islink(root):
         raise listing.refuse("staging.folder_link")
@@ -217,6 +221,8 @@ def copy_tree(root: Path, target: Path | None, limits: Limits | None = None) -> 
         Refused: over a cap (checked before anything is read, and again while reading).
         OSError: a file could not be read or written.
     """
+    if os.open not in os.supports_dir_fd:  # Windows: by paths (self-check only)
+        return portable_staging.copy_tree(root, target, limits, sys.modules[__name__])
     limits = limits or Limits()
     tree = walk(root, limits)
     out = None if target is None else os.fsencode(target)

@@ -20,7 +20,9 @@ from grader.sandbox import strays, unseen
 
 FIRST_UID = 61000
 UID_RANGE = 4096
-LEASE_DIR = Path("/tmp/grader-uid-leases")
+# Under /run where there is one: one folder per machine, where /tmp may be private to a
+# service (systemd's PrivateTmp) and two graders would lease, then sweep, the same uid.
+LEASE_DIR = Path("/run/grader-uid-leases" if Path("/run").is_dir() else "/tmp/grader-uid-leases")
 
 
 class UidLeases:
