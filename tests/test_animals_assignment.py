@@ -78,10 +78,10 @@ def test_the_examples_grade_in_spanish_with_the_transfer_benefit(tmp_path: Path)
         assert [c["passed"] for c in result["checks"]] == [c["passed"] for c in before["checks"]]
         beats = next(c for c in result["checks"] if c["kind"] == "beats_scratch")
         margins[name] = (beats["observed"], beats["threshold"], beats["passed"])
-    # the shared-head example's transfer model does better than its scratch CNN (by +0.047:
-    # within noise with this base, hence the provisional threshold; see DATA.md)
-    observed, threshold, passed = margins["ana-cabeza-compartida"]
-    assert passed and observed > 0 and observed >= threshold, margins
+    # transfer beats scratch by the calibrated margin (+0.05) in both; the handout's figures
+    # are +0.163 and +0.170 (README.md, Calibración)
+    for observed, threshold, passed in margins.values():
+        assert passed and threshold >= 0.05 and observed >= threshold, margins
     pdf = out / "animals-transfer" / "reports" / "ana-cabeza-compartida.pdf"
     text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).split())
     assert "exactitud" in text.lower() and "Imágenes de test de ejemplo" in text

@@ -51,9 +51,11 @@ def build_scratch(input_shape, num_classes):
 
 
 def build_transfer(base_model, num_classes):
-    # Descongelo el último bloque (su Conv2D y su MaxPooling2D); el resto sigue congelado.
-    for capa in base_model.layers[-2:]:
-        capa.trainable = True
+    # Ajuste fino como en la guía de Keras: solo las dos Conv2D del último bloque se
+    # entrenan; el resto de la base, BatchNormalization incluida, sigue congelado.
+    base_model.trainable = True
+    for capa in base_model.layers:
+        capa.trainable = capa.name.startswith("block3_conv")
     modelo = keras.Sequential(
         [keras.Input(shape=(64, 64, 3)), base_model] + capas_cabeza(num_classes)
     )
