@@ -77,7 +77,11 @@ class Budget:
         while True:
             _sleep(WATCH_SECONDS)
             if not self._pausing and self.charged() > self.seconds:
-                _kill(_pid, signal.SIGXCPU)  # default action: the process ends, signalled
+                _kill(_pid, _OVER_BUDGET)  # default action: the process ends, signalled
+
+
+# Windows (a student's unsandboxed self-check) has no SIGXCPU: os.kill ends the process there
+_OVER_BUDGET = getattr(signal, "SIGXCPU", signal.SIGTERM)
 
 
 def _lower_cpu_limit(wanted: int) -> None:
