@@ -129,13 +129,7 @@ def copy_tree(root: Path, target: Path | None, limits: Limits | None, kit: Modul
     """
     limits = limits or kit.Limits()
     tree = walk(root, limits, kit)
-    out = None if target is None else os.fsencode(target)
-    if out is not None:
-        os.makedirs(out, exist_ok=True)
-        os.chmod(out, 0o755)
-        for folder in tree.dirs:
-            os.makedirs(os.path.join(out, *folder.parts), 0o755, exist_ok=True)
-            os.chmod(os.path.join(out, *folder.parts), 0o755)  # whatever the umask
+    out = kit.make_folders(target, tree)
     digest, budget, base = hashlib.sha256(), limits.bytes, os.fsencode(root)
     for entry in tree.files:
         digest.update(entry.path + b"\0")

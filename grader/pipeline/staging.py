@@ -225,13 +225,7 @@ def copy_tree(root: Path, target: Path | None, limits: Limits | None = None) -> 
         return portable_staging.copy_tree(root, target, limits, sys.modules[__name__])
     limits = limits or Limits()
     tree = walk(root, limits)
-    out = None if target is None else os.fsencode(target)
-    if out is not None:
-        os.makedirs(out, exist_ok=True)
-        os.chmod(out, 0o755)
-        for folder in tree.dirs:
-            os.makedirs(os.path.join(out, *folder.parts), 0o755, exist_ok=True)
-            os.chmod(os.path.join(out, *folder.parts), 0o755)  # whatever the umask
+    out = make_folders(target, tree)
     digest, budget = hashlib.sha256(), limits.bytes
     root_fd = os.open(root, DIR_FLAGS)
     try:
@@ -243,6 +237,18 @@ def copy_tree(root: Path, target: Path | None, limits: Limits | None = None) -> 
     finally:
         os.close(root_fd)
     return Copied(digest.hexdigest()[:16], tree)
+
+
+def make_folders(target: Path | None, tree: Tree) -> bytes | None:
+    """`target` and the tree's folders in it, readable by a child uid whatever the umask;
+    None (nothing made) without a target."""
+    if target is None:
+        return None
+    out = os.fsencode(target)
+    for folder in (out, *(os.path.join(out, *d.parts) for d in tree.dirs)):
+        os.makedirs(folder, 0o755, exist_ok=True)
+        os.chmod(folder, 0o755)
+    return out
 
 
 def _copy_file(
