@@ -9,6 +9,7 @@ import ast
 import fcntl
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -325,3 +326,25 @@ def test_job_inputs_are_readable_whatever_the_umask(tmp_path: Path) -> None:
         else:
             assert (info.st_mode & 0o777, info.st_gid) == (0o750, uid), folder
     assert (job.inputs / "task" / "deeper" / "x.npy").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_sweep_does_not_wait_for_zombies_another_process_must_reap() -> None:
+    """A zombie whose parent is not the grader (e.g. a test process that became a
+    subreaper) cannot be killed or reaped by us: a sweep must not stall on it."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import os, time\nif os.fork() == 0: os._exit(0)\ntime.sleep(30)"]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        zombies: list[int] = []
+        while not zombies and time.monotonic() < deadline:
+            time.sleep(0.05)
+            children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+            zombies = [int(pid) for pid in children if uids._foreign_zombie(int(pid))]
+        assert zombies, "the grandchild did not become a zombie"
+        assert zombies[0] in uids.pids_of_uid(os.getuid())
+        assert zombies[0] not in uids.sweepable_pids(os.getuid())
+        assert parent.pid in uids.sweepable_pids(os.getuid())
+    finally:
+        parent.kill()
+        parent.wait()

@@ -89,7 +89,7 @@ class Sandbox:
         if self._stopping.is_set():
             raise Interrupted
         uid = self.child_uid(slot)
-        if uid is not None and uids.pids_of_uid(uid):  # the last job's sweep ran out of time
+        if uid is not None and uids.sweepable_pids(uid):  # the last job's sweep ran out of time
             sweep(uid, patience=60.0)  # (a fork bomb on a busy machine): a clean start only
         command = process.python_command(module, request_inside)
         argv, env = self._level.wrap(

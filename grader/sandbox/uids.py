@@ -94,7 +94,7 @@ def sweep(uid: int | None, patience: float = 15.0) -> None:
     if uid is None:
         return
     deadline = time.monotonic() + patience
-    while (pids := pids_of_uid(uid)) and time.monotonic() < deadline:
+    while (pids := sweepable_pids(uid)) and time.monotonic() < deadline:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -115,6 +115,21 @@ def pids_of_uid(uid: int) -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+def sweepable_pids(uid: int) -> list[int]:
+    """The processes under `uid` a sweep can end: all but zombies another process must
+    reap (a parent that is not us, e.g. a test process that became a subreaper): killing
+    them does nothing and waiting for them would stall every job of that uid."""
+    return [pid for pid in pids_of_uid(uid) if not _foreign_zombie(pid)]
+
+
+def _foreign_zombie(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] == "Z" and int(fields[1]) != os.getpid()
 
 
 def _reap(pids: list[int]) -> None:
