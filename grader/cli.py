@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (see OK, FAILED, USAGE, BUG, INTERRUPTED)."""
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+    # Ctrl-C too, even when started with SIGINT ignored (a shell's background job, nohup &):
+    # Python then installs no KeyboardInterrupt handler, and a SIGINT was silently lost
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return COMMANDS[args.command](args)
     except GraderError as exc:
