@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.floor import DEFAULT_SHARE
 from grader.records import ReferenceThreshold
+from grader.spec_policy import Gradescope, LatePolicy
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -195,6 +196,8 @@ class Assignment:
     # change elsewhere re-scores stored results without retraining.
     training_hash: str = ""
     base_hash: str = ""  # what the base model depends on: its table, code and the seed
+    late: LatePolicy | None = None  # due date and late penalty (None: none)
+    gradescope: Gradescope = Gradescope()  # what Gradescope shows students
 
     @property
     def max_score(self) -> float:

@@ -1,8 +1,8 @@
 """Result files as typed records: frozen dataclasses, versioned JSON, upgrades, atomic writes.
 
-`SCHEMA` is written in every result and checked on read: an older file is upgraded (each
-step a function in `UPGRADES`), a newer or unknown one is refused with a message saying
-which grader made it. A failed task is built by one constructor, `TaskRecord.failed`.
+`SCHEMA` is written in every result and checked on read (`grader.recordschema`): an older
+file is upgraded, a newer or unknown one refused with a message saying what to do. A failed
+task is built by one constructor, `TaskRecord.failed`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from grader.messages import Message, render
 from grader.protocol import Layer as LayerRow
 from grader.protocol import Metrics, Sample
 from grader.protocol import Reuse as BaseReuse
+from grader.recordschema import SCHEMA, UPGRADES, upgrade
 
-SCHEMA = 5
 TaskStatus = Literal["ok", "error", "timeout"]
 
 
@@ -130,6 +130,17 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A change to a submission's score decided outside its grading: a late penalty from the
+    assignment's policy, or an instructor's override (`overrides.toml`), with its reason."""
+
+    kind: Literal["late", "override"]
+    points: float  # added to the score: negative for a deduction
+    reason: str  # English, for readers of the JSON file and the exports
+    message: Message | None = None  # the same by id: what reports render
+
+
+@dataclass(frozen=True)
 class DroppedLine:
     """A notebook line grading left out, and why."""
 
@@ -193,6 +204,13 @@ class Result:
     provenance: Provenance
     notebook_dropped: tuple[DroppedLine, ...] = ()
     name_warning_message: Message | None = None
+    adjustments: tuple[Adjustment, ...] = ()  # late penalty, instructor overrides (schema 6)
+    final_score: float | None = None  # the score after `adjustments`; None: none applied
+
+    @property
+    def grade(self) -> float:
+        """What the gradebook gets: the score after adjustments."""
+        return self.score if self.final_score is None else self.final_score
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = codec.to_json(self)
@@ -212,64 +230,6 @@ class Result:
             return codec.from_json(cls, data)
         except codec.DecodeError as exc:
             raise RecordError(f"malformed result ({exc})") from None
-
-
-# What a schema-1 comparing check compared with: graders then knew one assignment, whose
-# specs could leave `compare_to` out of this kind only (schema 2 stores it on every check).
-SCHEMA1_COMPARED = {"beats_scratch": "scratch"}
-
-
-def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 2 added message ids beside the English texts and each comparing check's
-    `compare_to`; 1 has the texts only, and compared as `SCHEMA1_COMPARED` says."""
-    checks = [
-        {"compare_to": SCHEMA1_COMPARED.get(str(c.get("kind"))), **c}
-        if isinstance(c, dict) else c
-        for c in data.get("checks", [])
-    ]  # fmt: skip
-    provenance = {**data.get("provenance", {}), "schema": 2}
-    return {**data, "checks": checks, "schema": 2, "provenance": provenance}
-
-
-def _upgrade_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 3 added intervals, image counts, `test_correct`, and per check `interval`,
-    `borderline` and notes; a 2 file lacks them, and the defaults (None, False, none) say so."""
-    return {**data, "schema": 3, "provenance": {**data.get("provenance", {}), "schema": 3}}
-
-
-def _upgrade_3_to_4(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 4 added a check's `reference` (a threshold relative to the instructor's reference
-    solution) and `provenance.reference_hash`; a 3 file has neither: both read as null."""
-    return {**data, "schema": 4, "provenance": {**data.get("provenance", {}), "schema": 4}}
-
-
-def _upgrade_4_to_5(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 5 added per task `planned_epochs`, `cpu_seconds`, `stopped_by` and the limit's
-    note (training limited by CPU time); a 4 file has none: they read as null (not measured)."""
-    return {**data, "schema": 5, "provenance": {**data.get("provenance", {}), "schema": 5}}
-
-
-UPGRADES = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4, 4: _upgrade_4_to_5}
-
-
-def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """Bring a stored result's JSON to `SCHEMA`, one step at a time.
-
-    Raises:
-        RecordError: the schema is missing, unknown, or newer than this grader reads.
-    """
-    version = data.get("schema")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RecordError(f"no valid schema number ({version!r:.20}): not a grader result file")
-    if version > SCHEMA:
-        raise RecordError(
-            f"written by a newer grader (result schema {version}; this grader reads up to "
-            f"{SCHEMA}). Upgrade the grader, or regrade with --force."
-        )
-    while version < SCHEMA:
-        data = UPGRADES[version](data)
-        version = data["schema"]
-    return data
 
 
 def read_result(path: Path) -> Result:
@@ -295,6 +255,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, text, private=True)
 
 
-__all__ = ["SCHEMA", "AssignmentInfo", "BaseReuse", "CheckResult", "DroppedLine", "LayerRow",
-           "Metrics", "Provenance", "ReferenceThreshold", "Result", "Sample", "SplitCounts",
-           "TaskRecord", "read_result", "upgrade", "write_json_atomic"]  # fmt: skip
+__all__ = ["SCHEMA", "Adjustment", "AssignmentInfo", "BaseReuse", "CheckResult", "DroppedLine",
+           "LayerRow", "Metrics", "Provenance", "ReferenceThreshold", "Result", "Sample",
+           "SplitCounts", "TaskRecord", "UPGRADES", "read_result", "upgrade",
+           "write_json_atomic"]  # fmt: skip

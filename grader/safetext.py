@@ -37,3 +37,17 @@ def clean_name(text: object, limit: int | None = NAME_WIDTH) -> str:
     """A student's or a folder's name made safe, what was removed marked with U+FFFD: a
     folder named `alice` plus an escape must not show as (and share a row with) `alice`."""
     return clean(text, limit, MARK)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"),
+# leading blanks or not; the full-width forms too (some spreadsheets fold them to ASCII).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+CELL_MAX_CHARS = 300  # of a name in a spreadsheet cell
+
+
+def safe_cell(text: object) -> str:
+    """`text` for a CSV cell a spreadsheet opens: cleaned (see `clean`; U+FFFD where something
+    was removed), with a leading apostrophe when a spreadsheet would read it as a formula.
+    For text only: a number written as a number is never a formula."""
+    cell = clean(text, CELL_MAX_CHARS, MARK)
+    return "'" + cell if cell.lstrip(" ").startswith(FORMULA_STARTS) else cell

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import assignment as model
-from grader import checks, spec_checks, spec_data
+from grader import checks, spec_checks, spec_data, spec_policy
 from grader.assignment import (  # noqa: F401  (re-exported: the spec's public names)
     CIFAR10_CLASSES,
     LANGUAGES,
@@ -95,6 +95,8 @@ def load_assignment(directory: Path | str, *, reference_required: bool = True) -
         base_hash=_base_hash(data, base, base_code),
         reference=reference,
         data=data_spec,
+        late=spec_policy.read_late(r),
+        gradescope=spec_policy.read_gradescope(r),
     )
 
 
@@ -230,7 +232,16 @@ def _read_task(
 
 # Keys that only decide how trained models are scored or shown, or how strong a sandbox they
 # need: changing them re-scores.
-SCORING_ONLY = ("title", "language", "borderline", "learning_floor", "reference", "min_isolation")
+SCORING_ONLY = (
+    "title",
+    "language",
+    "borderline",
+    "learning_floor",
+    "reference",
+    "min_isolation",
+    "late",
+    "gradescope",
+)
 SCORING_ONLY_IN_TASK = ("title", "checks")
 
 

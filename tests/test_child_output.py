@@ -23,9 +23,10 @@ from grader import cli, codec
 from grader.console import ProgressDisplay, results_table
 from grader.errors import ChildOutputError, ErrorKind
 from grader.pipeline import liveprogress, training
-from grader.pipeline.summary import safe_cell, write_summary_csv
+from grader.pipeline.summary import write_summary_csv
 from grader.protocol import ErrorReport, History, TrainFacts, TrainReport
 from grader.records import Result, read_result
+from grader.safetext import safe_cell
 from grader.sandbox import (
     LOG_TAIL_BYTES,
     RLIMITS,

@@ -73,6 +73,11 @@ INTENTIONAL |= {
     r"provenance\.base_model\.sha256": "new: the base model's content hash (caches verified); "
     "a result trained against another base model is not reused",
 }
+# Added by issue 15 (result schema 6: late penalties and instructor overrides).
+INTENTIONAL |= {
+    r"schema|provenance\.schema": "result schema 6: late penalty and overrides, final score",
+    r"adjustments|final_score": "new: score changes decided outside grading, with reasons",
+}
 VOLATILE = r"provenance\.date|tasks\.\w+\.(seconds|cpu_seconds|log_tail)"
 MACHINE = r"provenance\.(cpu|python|numpy|tensorflow|keras|isolation|memory_cap)"
 

@@ -154,7 +154,7 @@ def test_a_result_of_schema_4_reads_as_not_measured() -> None:
         for key in ("planned_epochs", "cpu_seconds", "stopped_by", "limit_note", "limit_message"):
             del task[key]
     upgraded = upgrade(data)
-    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (5, 5)
+    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (6, 6)
     task = Result.from_json(data).tasks["scratch"]
     assert (task.planned_epochs, task.cpu_seconds, task.stopped_by) == (None, None, None)
 

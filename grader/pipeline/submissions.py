@@ -14,9 +14,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from grader import fonts
 from grader.errors import ErrorKind, GradingError
+from grader.lms.student import StudentInfo, info_from_toml
 from grader.messages import Message
 from grader.notebook import NotebookError, NotebookTooLarge, notebook_to_module
 from grader.pipeline import staging
@@ -85,32 +87,49 @@ def _name_from_toml(folder: Path) -> StudentName:
     """Read as the student's own small regular file only: a link (to `/etc/shadow`, say) is
     never opened, so no warning can show a byte of anything else."""
     fallback = student_key(folder.name)
-    try:
-        raw = read_small(folder, "student.toml", TOML_MAX_BYTES)
-    except NotAFile:
-        return StudentName(fallback, Message("name.toml_not_file"))
-    except OSError as exc:
-        error = display(exc.strerror or type(exc).__name__)
-        return StudentName(fallback, Message("name.toml_unreadable", {"error": error}))
-    if raw is None:
+    data = _student_toml(folder)
+    if isinstance(data, Message):
+        return StudentName(fallback, data)
+    if data is None:
         return StudentName(fallback)
-    if len(raw) > TOML_MAX_BYTES:
-        return StudentName(
-            fallback, Message("name.toml_too_large", {"kilobytes": TOML_MAX_BYTES // 2**10})
-        )
-    try:
-        text = raw.decode("utf-8")
-        if _nesting(text) > TOML_MAX_NESTING:
-            return StudentName(fallback, Message("name.toml_too_deep"))
-        name = tomllib.loads(text).get("name")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return StudentName(fallback, Message("name.bad_toml", {"error": display(str(exc), 200)}))
-    except RecursionError:  # nesting the cheap scan missed
-        return StudentName(fallback, Message("name.toml_too_deep"))
+    name = data.get("name")
     name = _without_controls(name) if isinstance(name, str) else None
     if not name or not name.strip():
         return StudentName(fallback, Message("name.no_name_line"))
     return StudentName(name.strip()[:200])
+
+
+def read_student_info(folder: Path) -> StudentInfo:
+    """Everything `student.toml` says of its student (`grader.lms.student`), its name as
+    `read_student_name` gives it; empty fields where the file is missing or unreadable."""
+    data = _student_toml(folder)
+    info = info_from_toml(data) if isinstance(data, dict) else StudentInfo()
+    return replace(info, name=read_student_name(folder).name)
+
+
+def _student_toml(folder: Path) -> dict[str, Any] | Message | None:
+    """`folder/student.toml` parsed, None if there is none, or why it cannot be read."""
+    try:
+        raw = read_small(folder, "student.toml", TOML_MAX_BYTES)
+    except NotAFile:
+        return Message("name.toml_not_file")
+    except OSError as exc:
+        return Message(
+            "name.toml_unreadable", {"error": display(exc.strerror or type(exc).__name__)}
+        )
+    if raw is None:
+        return None
+    if len(raw) > TOML_MAX_BYTES:
+        return Message("name.toml_too_large", {"kilobytes": TOML_MAX_BYTES // 2**10})
+    try:
+        text = raw.decode("utf-8")
+        if _nesting(text) > TOML_MAX_NESTING:
+            return Message("name.toml_too_deep")
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return Message("name.bad_toml", {"error": display(str(exc), 200)})
+    except RecursionError:  # nesting the cheap scan missed
+        return Message("name.toml_too_deep")
 
 
 def _without_controls(name: str) -> str:

@@ -10,12 +10,7 @@ from pathlib import Path
 
 from grader.atomic import write_atomic
 from grader.records import Result
-from grader.safetext import MARK, clean
-
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"),
-# leading blanks or not; the full-width forms too (some spreadsheets fold them to ASCII).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-TEXT_MAX_CHARS = 300  # of a name in a cell
+from grader.safetext import safe_cell
 
 
 def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[str]) -> None:
@@ -42,13 +37,6 @@ def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[
         checks = [borderline, not_counted]  # ids the grader made: task ids and kinds
         writer.writerow([*text, r.score, r.max_score, r.status, *checks, *_task_cells(r, task_ids)])
     write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
-
-
-def safe_cell(text: str) -> str:
-    """`text` cleaned (see `safetext.clean`; U+FFFD where something was removed), with a
-    leading apostrophe when a spreadsheet would read it as a formula."""
-    text = clean(text, TEXT_MAX_CHARS, MARK)
-    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 def _task_cells(result: Result, task_ids: Sequence[str]) -> list[str]:
