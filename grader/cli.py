@@ -14,7 +14,7 @@ from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
 from grader.layout import CHECK, Layout
-from grader.pipeline import kitcommand
+from grader.pipeline import doctorcommand, kitcommand
 from grader.sandbox import causes, memcap
 from grader.spec import load_assignment
 
@@ -239,39 +239,6 @@ def _render_all(layout: Layout) -> int:
     return OK
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    print(f"grader {__version__}")
-    found, facts = sandbox.diagnose()
-    minimum = _spec_minimum(args.assignment)
-    print(_lines("\n".join(causes.doctor_lines(found, facts, minimum))))
-    if (level := causes.strongest(found)) is None:
-        return FAILED
-    isolation = sandbox.detect(level)
-    print(f"GPUs: {', '.join(isolation.gpus) or 'none (children train on the CPU)'}")
-    cgroup = memcap.find_parent()
-    where = f"v{cgroup.version} at {cgroup.path}" if cgroup else "cannot be created here"
-    print(f"memory cap: {isolation.memory_cap} (memory cgroup: {where})")
-    with sandbox.Sandbox(isolation) as box:
-        print(f"child uid: {box.child_uid(0) or 'same as grader (grader is not root)'}")
-    if level == sandbox.LANDLOCK:
-        print("landlock: file access limited to the job, TCP denied; no PID/network namespace")
-    elif level == sandbox.RLIMITS:
-        print("fallback: resource limits + throw-away uid only; the network stays reachable")
-    load_assignment(args.assignment)
-    print(f"assignment {args.assignment}: valid")
-    return _packages(isolation) if causes.allowed(level, minimum) else FAILED
-
-
-def _packages(isolation: sandbox.Isolation) -> int:
-    """Import the packages students may use in a sandboxed child; FAILED if one fails."""
-    from grader.pipeline.environment import package_lines, probe_packages
-
-    report = probe_packages(isolation)
-    print("student packages (imported in a sandboxed child, as a submission imports them):")
-    print(_lines("\n".join(package_lines(report))))  # a child's words
-    return FAILED if report.failed or report.error else OK
-
-
 def _spec_reference(args: argparse.Namespace) -> int:
     from grader.spec_reference import write_or_check
 
@@ -290,7 +257,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "kit": lambda args: kitcommand.run(args, _start(args), _data_dir(args)),
     "report": _report,
-    "doctor": _doctor,
+    "doctor": lambda args: doctorcommand.run(args, _spec_minimum(args.assignment)),
     "spec-reference": _spec_reference,
     "handout": _handout,
     "new-assignment": scaffold.run,
