@@ -9,8 +9,8 @@ devices and sockets are never opened: a link to `/proc/self/mem` or `/proc/kmsg`
 that would block an `open()`, is skipped like a cache folder. Names are bytes throughout
 (a name that is not UTF-8 hashes and copies like any other; `folders.display` shows one).
 
-The hash is the one grading always used: for each regular file in the order of its path's
-components, `path + NUL + content + NUL`, so a plain submission keeps its hash.
+The hash: for each regular file in the order of its path's components, `path + NUL + content
++ NUL` (a top-level `student.toml` left out since issue 15).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ MAX_DEPTH = 32  # folders below the submission's
 MAX_PATH_BYTES = 1_024  # one entry's path inside the submission
 CHUNK = 2**20  # bytes read at a time: memory stays at this whatever a file holds
 SKIPPED_DIRS = frozenset({b"__pycache__"})  # caches: neither hashed nor copied
+# Who the student is (`grader.lms.student`), not their work: neither hashed nor copied.
+SKIPPED_TOP = frozenset({b"student.toml"})
 # Linux flags, 0 where they do not exist (Windows, a student's self-check: it also lacks
 # `dir_fd`, so `walk` and `copy_tree` hand over to `portable_staging` there).
 _LINUX = {name: getattr(os, name, 0) for name in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK")}
@@ -169,7 +171,7 @@ def _list(fd: int, parts: tuple[bytes, ...], listing: _Listing) -> list[_Item]:
             st = entry.stat(follow_symlinks=False)
             listing.meta.update(b"/".join((*parts, name)) + b"\0%d:%d:%d\0" % (
                 st.st_mode, st.st_size, st.st_mtime_ns))  # fmt: skip
-            if name not in SKIPPED_DIRS:
+            if name not in SKIPPED_DIRS and (parts or name not in SKIPPED_TOP):
                 found.append((name, st))
     return sorted(found, key=lambda item: item[0])
 
