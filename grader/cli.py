@@ -14,7 +14,7 @@ from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
 from grader.layout import CHECK, Layout
-from grader.pipeline import doctorcommand, kitcommand
+from grader.pipeline import doctorcommand, exportcommand, importcommand, kitcommand
 from grader.sandbox import causes, memcap
 from grader.spec import load_assignment
 
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--full", action="store_true", help="grade fully on the validation split")
     check.add_argument("--kit", type=Path, help="check offline, unsandboxed, from a student kit")
     kitcommand.add_parser(commands, _common)
+    importcommand.add_parser(commands)
+    exportcommand.add_parser(commands)
     report = commands.add_parser("report", help="re-render reports from stored results")
     report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
@@ -257,6 +259,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "kit": lambda args: kitcommand.run(args, _start(args), _data_dir(args)),
     "report": _report,
+    "import": importcommand.run,
+    "export": exportcommand.run,
     "doctor": lambda args: doctorcommand.run(args, _spec_minimum(args.assignment)),
     "spec-reference": _spec_reference,
     "handout": _handout,
