@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only", nargs="+", default=(), metavar="ID", help="grade only these")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
     grade.add_argument("--no-reports", action="store_true", help="skip PDF/HTML rendering")
+    _overrides(grade)
     check = commands.add_parser("check", help="student self-check of one submission")
     check.add_argument("submission", type=Path, help="a folder, submission.py or submission.ipynb")
     _common(check)
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render reports from stored results")
     report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
+    report.add_argument("--submissions", type=Path, default=Path("submissions"))
+    _overrides(report)
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
     scaffold.add_parser(commands)
     doctor.add_argument("--assignment", type=Path, default=resources.default_assignment())
@@ -62,6 +65,11 @@ def _documents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     handout.add_argument("--assignment", type=Path, default=resources.default_assignment())
     for parser in (reference, handout):
         parser.add_argument("--check", action="store_true", help="fail if it is out of date")
+
+
+def _overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overrides", type=Path, metavar="FILE", help="the instructor's "
+                        "adjustments with reasons (default: ./overrides.toml, if there is one)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -179,6 +187,7 @@ def _grade(args: argparse.Namespace) -> int:
                 only=args.only,
                 force=args.force,
                 progress=progress,
+                overrides=args.overrides,
                 **isolation,
             )
             progress.finish(results)
@@ -224,6 +233,11 @@ def _report(args: argparse.Namespace) -> int:
             f"No results in {layout.results}: run `python -m grader grade` first "
             "(or pass the --out and --assignment the grading used)."
         )
+    from grader.outlock import output_lock
+    from grader.pipeline.adjusting import adjust_stored
+
+    with output_lock(layout, "report"):  # released before render_all takes it
+        adjust_stored(layout, args.submissions, assignment, args.overrides)
     return _render_all(layout)
 
 

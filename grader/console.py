@@ -229,14 +229,20 @@ def as_result(result: Result | Mapping[str, Any]) -> Result:
 
 
 def results_table(results: Sequence[Result | Mapping[str, Any]], task_ids: list[str]) -> str:
-    """Student, score, per-task test accuracy and gap, status: aligned plain text."""
+    """Student, score, per-task test accuracy and gap, status: aligned plain text. A score
+    with a late penalty or an override shows as `score -> final grade`."""
     header = ["student", "score"] + [f"{t} acc/gap" for t in task_ids] + ["status"]
     rows = [header]
     for result in sorted(map(as_result, results), key=lambda r: r.student):
-        row = [clean_name(result.student), f"{result.score:g}/{result.max_score:g}"]
+        row = [clean_name(result.student), _score_cell(result)]
         row += [_task_cell(result, task) for task in task_ids]
         rows.append([*row, clean(result.status)])
     return _aligned(rows)
+
+
+def _score_cell(result: Result) -> str:
+    score = f"{result.score:g}/{result.max_score:g}"
+    return score if result.final_score is None else f"{score} -> {result.final_score:g}"
 
 
 def _task_cell(result: Result, task_id: str) -> str:

@@ -20,6 +20,7 @@ from grader.assignment import (
     SOURCES,
 )
 from grader.spec_data import MAX_SIDE
+from grader.spec_policy import VISIBILITIES
 from grader.spec_schema import REQUIRED, Derived, Key, Range, Table
 
 MAX_COUNT = 1_000_000  # images per class a split may ask for (`spec_data.read_amount`)
@@ -77,6 +78,10 @@ TOP = Table("", "Top level", "Keys written before any table header.", (
         "`[base_model]`; required when a task uses it."),
     Key("reference", "table", None, "The instructor's solution: `[reference]`; required when "
         "a threshold is relative to it."),
+    Key("late", "table", None, "The due date and late penalty: `[late]`; absent, work is "
+        "never late."),
+    Key("gradescope", "table", Derived("every check visible, hidden-test checks "
+        "`after_published`"), "What Gradescope's autograder shows students: `[gradescope]`."),
 ))  # fmt: skip
 
 DATA = Table("data", "`[data]`", "Absent: CIFAR-10 at 32×32 with pixels in [0, 1].", (
@@ -218,8 +223,39 @@ REFERENCE = Table("reference", "`[reference]`", "The instructor's solution, grad
         "lack it)"),
 ))  # fmt: skip
 
+SHARE_OF_MAX = (Range(0, 1, integer=False),)
+
+LATE = Table("late", "`[late]`", "Late work loses points; the penalty and its reason are shown "
+             "in the student's report, `summary.csv` and the exports, without retraining "
+             "(editing this table re-scores). When a submission was handed in comes from its "
+             "`student.toml` (`grader import` writes it). Days late are counted up from the due "
+             "date plus the grace minutes, 24 hours each: a minute late is one day late. "
+             "Instructors excuse a student in `overrides.toml` (`excuse_late = true`).", (
+    Key("due", "date-time", REQUIRED, "The due date, with its UTC offset.",
+        allowed="a TOML date-time with an offset, e.g. `2026-12-01T23:59:00+01:00`"),
+    Key("per_day", "number", 0.0, "Share of the maximum score deducted per day late.",
+        ranges=SHARE_OF_MAX),
+    Key("max_penalty", "number", 1.0, "The per-day deduction never exceeds this share of the "
+        "maximum score.", ranges=SHARE_OF_MAX),
+    Key("cap", "number", 1.0, "Late work earns at most this share of the maximum score: the "
+        "penalty grows to reach it (`1`: no cap).", ranges=SHARE_OF_MAX),
+    Key("grace_minutes", "integer", 0, "A submission this close after `due` is on time.",
+        ranges=(Range(0),)),
+    Key("unknown_time_days", "integer", 1, "Days late of work the LMS marked late without its "
+        "time (`0`: no penalty).", ranges=(Range(0),)),
+))  # fmt: skip
+
+GRADESCOPE = Table("gradescope", "`[gradescope]`", "What Gradescope's autograder "
+                   "(`python -m grader gradescope`) shows: each check is one test, with this "
+                   "visibility (Gradescope's values).", (
+    Key("visibility", "string", "visible", "Checks on the validation split, limits and "
+        "errors.", choices=VISIBILITIES),
+    Key("hidden_visibility", "string", "after_published", "Checks that measure the hidden test "
+        "split: students see them once the grades are published.", choices=VISIBILITIES),
+))  # fmt: skip
+
 TABLES = (TOP, DATA, SPLIT, RELABEL, BASE_BUILDER, BASE_FILE, BASE_TRAINING, TASK, DEFAULTS,
-          LIMITS, CHECK, RELATIVE, REFERENCE)  # fmt: skip
+          LIMITS, CHECK, RELATIVE, REFERENCE, LATE, GRADESCOPE)  # fmt: skip
 
 KIND_MEANINGS = {
     "min_test_accuracy": "Accuracy on the hidden test split, at least the threshold.",

@@ -3,6 +3,7 @@ catalogue needs to be read, and where each table sits (for tests of `grader.spec
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ WHERE: dict[str, tuple[str | int, ...]] = {
     "tasks.<id>.checks": ("tasks", "scratch", "checks", 0),
     "tasks.<id>.checks.threshold": ("tasks", "scratch", "checks", 0, "threshold"),
     "reference": ("reference",),
+    "late": ("late",),
+    "gradescope": ("gradescope",),
 }
 CHECK = {"kind": "min_test_accuracy", "threshold": 0.5, "points": 1}
+DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 
 def minimal() -> dict[str, Any]:
@@ -48,6 +52,8 @@ def variant(table: str) -> dict[str, Any]:
     if table == "tasks.<id>.checks.threshold" or table == "reference":
         spec["tasks"]["scratch"]["checks"][0]["threshold"] = {"reference": 0.0}
         spec["reference"] = {"path": "ref.py"}
+    if table == "late":
+        spec["late"] = {"due": DUE}
     return spec
 
 
@@ -58,6 +64,8 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.datetime):  # a TOML offset date-time, unquoted
+        return value.isoformat()
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 

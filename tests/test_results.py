@@ -108,10 +108,11 @@ def test_summary_csv(tmp_path: Path) -> None:
     raw = (tmp_path / "summary.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("student,name,score,max_score,status,borderline_checks,")
+    assert lines[0].startswith("student,name,score,max_score,final_score,late_days,adjustments,"
+                               "status,borderline_checks,")
     assert "scratch_test_accuracy_low,scratch_test_accuracy_high,scratch_gap" in lines[0]
     assert lines[1] == (
-        f"ana,Ana Peña,3.0,4.0,{result.status},,,ok,0.5000,,,0.1000,error,,,,,missing,,,,"
+        f"ana,Ana Peña,3.0,4.0,3.0,,,{result.status},,,ok,0.5000,,,0.1000,error,,,,,missing,,,,"
     )
 
 

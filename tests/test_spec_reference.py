@@ -26,6 +26,7 @@ from grader.assignment import (
     Training,
 )
 from grader.spec import load_assignment
+from grader.spec_policy import Gradescope, LatePolicy
 from grader.spec_reader import field_names
 from grader.spec_schema import REQUIRED, Derived, Range, Table
 from grader.tomlcompat import tomllib
@@ -50,6 +51,8 @@ BASE_KEYS = set(spec_keys.BASE_BUILDER.names()) | set(spec_keys.BASE_FILE.names(
         ("base_model.training", field_names(Training)),
         ("tasks.<id>.limits", field_names(Limits)),
         ("reference", field_names(Reference, besides=("content_hash",))),
+        ("late", field_names(LatePolicy)),
+        ("gradescope", field_names(Gradescope)),
         ("tasks.<id>.checks", {k for kind in checks.KINDS.values() for k in kind.spec_keys()}),
     ],
 )  # fmt: skip
@@ -114,6 +117,8 @@ OBJECTS: dict[str, Callable[[Assignment], Any]] = {
     "tasks.<id>.defaults": lambda a: a.tasks["scratch"].defaults,
     "tasks.<id>.limits": lambda a: a.tasks["scratch"].limits,
     "tasks.<id>.checks": lambda a: a.tasks["scratch"].checks[0],
+    "late": lambda a: a.late,
+    "gradescope": lambda a: a.gradescope,
 }
 # Defaults computed from the rest of the spec, each checked its own way.
 DERIVED: dict[tuple[str, str], Callable[[Assignment], bool]] = {
@@ -129,6 +134,7 @@ DERIVED: dict[tuple[str, str], Callable[[Assignment], bool]] = {
     ),
     ("tasks.<id>", "title"): lambda a: a.tasks["scratch"].title == "scratch",
     ("tasks.<id>.checks", "compare_to"): lambda a: a.tasks["scratch"].checks[0].compare_to is None,
+    ("", "gradescope"): lambda a: a.gradescope == Gradescope(),
 }
 
 
@@ -278,6 +284,8 @@ def undocumented(spec: dict[str, Any]) -> list[str]:
                 if isinstance(limit, dict):
                     check("threshold", limit, {"reference"})
     check("reference", spec.get("reference", {}), set(T["reference"].names()))
+    for table in ("late", "gradescope"):
+        check(table, spec.get(table, {}), set(T[table].names()))
     return found
 
 

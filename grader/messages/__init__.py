@@ -19,6 +19,7 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from grader.messages import (
+    adjustments,
     diagnoses,
     environment,
     errors,
@@ -30,13 +31,14 @@ from grader.messages import (
     notebooks,
     notes,
     reference,
+    similarity,
     staging,
 )
 
 LANGUAGES = ("en", "es")
 # Each catalog module maps an id to its text in every language; see `catalog()`.
 MODULES = (errors, grading, feedback, notes, diagnoses, notebooks, limits, reference, environment,
-           staging, integrity, learning)  # fmt: skip
+           staging, integrity, learning, adjustments, similarity)  # fmt: skip
 _SPEC = re.compile(r"(?P<sign>[+]?)(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<type>[fd%]?)")
 
 

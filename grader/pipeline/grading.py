@@ -12,6 +12,8 @@ from queue import Queue
 from grader.atomic import stop_if_disk_full
 from grader.errors import RecordError
 from grader.layout import Layout
+from grader.overrides import read_overrides
+from grader.pipeline.adjusting import apply_adjustments
 from grader.pipeline.folders import student_key
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import failed_result, grade_submission
@@ -34,26 +36,35 @@ def grade_assignment(
     isolation: str | None = None,
     memory_cap: str | None = None,
     progress: Progress | None = None,
+    overrides: Path | None = None,
 ) -> list[Result]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
 
     `jobs_count`: submissions graded at once; by default one per GPU (one on the CPU).
+    `overrides`: the instructor's `overrides.toml` (None: the one in the current folder, if
+    any). Late penalties and overrides are applied after grading, to reused results too.
 
     Returns:
         The results, one per submission, as written to `OUT/<id>/results/`.
 
     Raises:
-        SpecError, DataError, GradingError: an instructor-side problem; nothing is graded.
+        SpecError, DataError, GradingError: an instructor-side problem (a wrong
+            `overrides.toml` too); nothing is graded.
     """
     folders = find_submissions(submissions, only)
     present = {student_key(f.name) for f in (find_submissions(submissions) if only else folders)}
+    read_overrides(overrides, present)  # a mistake in it stops now, not after the training
     config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
     with open_run(config) as run:
         jobs = jobs_count or memcap.gpu_count(run.isolation.gpus) or 1
         results = _grade_all(run, folders, max(1, jobs), force)
         current = current_results(run, present, results)
-        write_summary_csv(run.layout.summary_csv, current, list(run.assignment.tasks))
-    return results
+        adjusted = apply_adjustments(
+            run.layout, current, submissions, run.assignment, overrides
+        ).results
+        write_summary_csv(run.layout.summary_csv, adjusted, list(run.assignment.tasks))
+    by_student = {r.student: r for r in adjusted}
+    return [by_student.get(r.student, r) for r in results]
 
 
 def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> list[Result]:

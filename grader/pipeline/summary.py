@@ -8,15 +8,17 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.adjust import late_days_of
 from grader.atomic import write_atomic
 from grader.records import Result
 from grader.safetext import safe_cell
 
 
 def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[str]) -> None:
-    """One row per student: score, borderline checks to review, checks not counted (their
-    model below the learning floor, `grader.floor`), and per task status, test accuracy with
-    its 95 % interval, and gap.
+    """One row per student: score, the final score after the late penalty and instructor
+    overrides (with the days late and the adjustments' reasons), borderline checks to
+    review, checks not counted (their model below the learning floor, `grader.floor`), and
+    per task status, test accuracy with its 95 % interval, and gap.
 
     UTF-8 with a byte-order mark, so that Excel reads "Núñez" as written; the names (a
     folder's, a student.toml's: the student's choice) without control characters or escape
@@ -24,8 +26,8 @@ def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = ["student", "name", "score", "max_score", "status", "borderline_checks"]
-    header += ["not_counted_checks"]
+    header = ["student", "name", "score", "max_score", "final_score", "late_days", "adjustments"]
+    header += ["status", "borderline_checks", "not_counted_checks"]
     for task in task_ids:
         header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_test_accuracy_low"]
         header += [f"{task}_test_accuracy_high", f"{task}_gap"]
@@ -35,8 +37,16 @@ def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[
         not_counted = " ".join(check.id for check in r.checks if not check.counted)
         text = [safe_cell(r.student), safe_cell(r.name)]
         checks = [borderline, not_counted]  # ids the grader made: task ids and kinds
-        writer.writerow([*text, r.score, r.max_score, r.status, *checks, *_task_cells(r, task_ids)])
+        writer.writerow([*text, r.score, r.max_score, *_adjustment_cells(r), r.status, *checks,
+                         *_task_cells(r, task_ids)])  # fmt: skip
     write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
+
+
+def _adjustment_cells(result: Result) -> list[object]:
+    """The final score (the score when nothing was adjusted), days late, and the reasons."""
+    days = late_days_of(result)
+    reasons = "; ".join(a.reason for a in result.adjustments)
+    return [result.grade, "" if days is None else days, safe_cell(reasons) if reasons else ""]
 
 
 def _task_cells(result: Result, task_ids: Sequence[str]) -> list[str]:

@@ -130,12 +130,34 @@ def student_context(result: Result) -> dict[str, Any]:
         "comparisons": comparisons(result, language),
         "provenance": _provenance(result, words),
         "name_warning": _name_warning(result, texts),
+        "adjustments": adjustment_rows(result, texts),
         "dropped": [  # grouped by reason; the result file keeps every line
             {"where": texts.render(g.where, ""), "code": g.code,
              "reason": texts.render(g.reason, g.reason_english)}
             for g in group_dropped(result.notebook_dropped)
         ],
         "missing_messages": texts.missing,
+    }  # fmt: skip
+
+
+def adjustment_rows(result: Result, texts: Texts) -> dict[str, Any] | None:
+    """The score from the checks, each adjustment (points and reason) and the final grade,
+    in the report's language; None when nothing was adjusted."""
+    if not result.adjustments or result.final_score is None:
+        return None
+    language = texts.language
+
+    def out_of(value: float) -> str:
+        return f"{number(value, '', language)} / {number(result.max_score, '', language)}"
+
+    return {
+        "heading": texts.render(Message("adjust.heading"), "Adjustments"),
+        "score_label": texts.render(Message("adjust.checks_score"), "Score from the checks"),
+        "final_label": texts.render(Message("adjust.final"), "Final grade"),
+        "score": out_of(result.score),
+        "final": out_of(result.final_score),
+        "rows": [{"points": number(a.points, "+", language),
+                  "reason": texts.render(a.message, a.reason)} for a in result.adjustments],
     }  # fmt: skip
 
 

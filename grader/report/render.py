@@ -25,6 +25,7 @@ from grader.report import plots
 from grader.report.context import compared_pairs, student_context, summary_context
 from grader.report.i18n import heading
 from grader.report.reference import reference_section, stored_reference
+from grader.report.similarity import same_work, same_work_section
 from grader.resources import templates_dir
 from grader.safetext import clean
 
@@ -157,18 +158,28 @@ def render_class_summary(results: list[Result], where: Layout | Path) -> list[Pa
     figures come from the layout's `reference_result`, when the grading had one.
     """
     layout = where if isinstance(where, Layout) else Layout(where.parent, where.name)
+    index, printed = class_summary_pages(results, layout)
+    layout.index_html.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(layout.index_html, index)
+    _write_pdf(printed, layout.summary_pdf)
+    return [layout.summary_pdf, layout.index_html]
+
+
+def class_summary_pages(results: list[Result], layout: Layout) -> tuple[str, str]:
+    """The class summary's HTML: (the index, linking to the reports; the page printed to PDF)."""
     language = results[0].assignment.language if results else "en"
+    reference = stored_reference(layout)
     context = summary_context(results, language)
-    context["reference"] = reference_section(stored_reference(layout), language)
+    context["reference"] = reference_section(reference, language)
+    # never penalised: listed for the instructor to look at
+    context["same_work"] = same_work_section(same_work(results, reference), results, language,
+                                             reference=reference is not None)  # fmt: skip
     context["charts"] = _summary_plots(context, language)
     context["reports_href"] = Path(
         os.path.relpath(layout.reports, layout.index_html.parent)
     ).as_posix()
-    layout.index_html.parent.mkdir(parents=True, exist_ok=True)
     template = _environment().get_template("summary.html.j2")
-    write_atomic(layout.index_html, template.render(**context, html=True))
-    _write_pdf(template.render(**context, html=False), layout.summary_pdf)
-    return [layout.summary_pdf, layout.index_html]
+    return template.render(**context, html=True), template.render(**context, html=False)
 
 
 def _summary_plots(context: dict[str, Any], language: str) -> dict[str, Any]:
