@@ -108,12 +108,29 @@ def test_summary_csv(tmp_path: Path) -> None:
     raw = (tmp_path / "summary.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("student,name,score,max_score,final_score,late_days,adjustments,"
-                               "status,borderline_checks,")
+    assert lines[0].startswith(
+        "student,name,score,max_score,final_score,late_days,adjustments,status,borderline_checks,"
+    )
     assert "scratch_test_accuracy_low,scratch_test_accuracy_high,scratch_gap" in lines[0]
     assert lines[1] == (
-        f"ana,Ana Peña,3.0,4.0,3.0,,,{result.status},,,ok,0.5000,,,0.1000,error,,,,,missing,,,,"
+        f"ana,Ana Peña,3.0,4.0,3.0,,,{result.status},,,,ok,0.5000,,,0.1000,error,,,,,missing,,,,"
     )
+
+
+def test_summary_csv_names_the_students_whose_work_is_the_same(tmp_path: Path) -> None:
+    """Listed for the instructor to look at (grader.report.similarity), the score untouched."""
+    good = read_result(RESULTS / "alvaro-pequeno.json")
+    twins = [replace(good, student=s, name=s.title()) for s in ("ana", "ben")]
+    other = replace(good, student="cai", provenance=replace(good.provenance, submission_hash="f0"))
+    broken = read_result(RESULTS / "carlos-broken.json")
+    write_summary_csv(tmp_path / "summary.csv", [*twins, other, broken], ["scratch"])
+    with open(tmp_path / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = {row["student"]: row for row in csv.DictReader(fh)}
+    assert rows["ana"]["same_work"].startswith("identical: ben; same models (")
+    assert "identical: ana" in rows["ben"]["same_work"]
+    assert rows["cai"]["same_work"] == "same models (scratch, transfer, cifar10): ana, ben"
+    assert rows["carlos-broken"]["same_work"] == ""
+    assert rows["ana"]["score"] == str(good.score)
 
 
 def test_summary_csv_neutralises_formulas_and_lists_borderline_checks(tmp_path: Path) -> None:

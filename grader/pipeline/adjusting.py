@@ -20,7 +20,7 @@ from grader.lms.student import StudentInfo
 from grader.overrides import read_overrides
 from grader.pipeline.folders import student_key
 from grader.pipeline.submissions import find_submissions, read_student_info
-from grader.pipeline.summary import write_summary_csv
+from grader.pipeline.summary import summary_reference, write_summary_csv
 from grader.records import Result, read_result, write_json_atomic
 from grader.safetext import clean
 from grader.spec import Assignment
@@ -96,7 +96,9 @@ def adjust_stored(
             continue
     done = apply_adjustments(layout, stored, submissions_dir, assignment, overrides_path)
     if done.changed:
-        write_summary_csv(layout.summary_csv, done.results, list(assignment.tasks))
+        write_summary_csv(
+            layout.summary_csv, done.results, list(assignment.tasks), summary_reference(layout)
+        )
     return done
 
 

@@ -18,7 +18,7 @@ from grader.pipeline.folders import student_key
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
-from grader.pipeline.summary import write_summary_csv
+from grader.pipeline.summary import summary_reference, write_summary_csv
 from grader.records import Result, read_result
 from grader.sandbox import Interrupted, memcap
 from grader.spec import Assignment
@@ -62,7 +62,12 @@ def grade_assignment(
         adjusted = apply_adjustments(
             run.layout, current, submissions, run.assignment, overrides
         ).results
-        write_summary_csv(run.layout.summary_csv, adjusted, list(run.assignment.tasks))
+        write_summary_csv(
+            run.layout.summary_csv,
+            adjusted,
+            list(run.assignment.tasks),
+            summary_reference(run.layout),
+        )
     by_student = {r.student: r for r in adjusted}
     return [by_student.get(r.student, r) for r in results]
 

@@ -10,15 +10,22 @@ from pathlib import Path
 
 from grader.adjust import late_days_of
 from grader.atomic import write_atomic
+from grader.errors import RecordError
+from grader.layout import Layout
 from grader.records import Result
+from grader.report.reference import stored_reference
+from grader.report.similarity import same_work
 from grader.safetext import safe_cell
 
 
-def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[str]) -> None:
+def write_summary_csv(
+    path: Path, results: Sequence[Result], task_ids: Sequence[str], reference: Result | None = None
+) -> None:
     """One row per student: score, the final score after the late penalty and instructor
     overrides (with the days late and the adjustments' reasons), borderline checks to
-    review, checks not counted (their model below the learning floor, `grader.floor`), and
-    per task status, test accuracy with its 95 % interval, and gap.
+    review, checks not counted (their model below the learning floor, `grader.floor`), the
+    students whose work is the same (`grader.report.similarity`; models like the `reference`
+    solution's left out), and per task status, test accuracy with its 95 % interval, and gap.
 
     UTF-8 with a byte-order mark, so that Excel reads "Núñez" as written; the names (a
     folder's, a student.toml's: the student's choice) without control characters or escape
@@ -27,19 +34,43 @@ def write_summary_csv(path: Path, results: Sequence[Result], task_ids: Sequence[
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["student", "name", "score", "max_score", "final_score", "late_days", "adjustments"]
-    header += ["status", "borderline_checks", "not_counted_checks"]
+    header += ["status", "borderline_checks", "not_counted_checks", "same_work"]
     for task in task_ids:
         header += [f"{task}_status", f"{task}_test_accuracy", f"{task}_test_accuracy_low"]
         header += [f"{task}_test_accuracy_high", f"{task}_gap"]
     writer.writerow(header)
+    same = _same_work_cells(results, reference)
     for r in sorted(results, key=lambda r: r.student):
         borderline = " ".join(check.id for check in r.checks if check.borderline)
         not_counted = " ".join(check.id for check in r.checks if not check.counted)
         text = [safe_cell(r.student), safe_cell(r.name)]
-        checks = [borderline, not_counted]  # ids the grader made: task ids and kinds
+        checks = [borderline, not_counted, same.get(r.student, "")]
         writer.writerow([*text, r.score, r.max_score, *_adjustment_cells(r), r.status, *checks,
                          *_task_cells(r, task_ids)])  # fmt: skip
     write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
+
+
+def summary_reference(layout: Layout) -> Result | None:
+    """The reference solution's stored result, None when there is none or it is unreadable
+    (the summary then compares students among themselves only)."""
+    try:
+        return stored_reference(layout)
+    except RecordError:
+        return None
+
+
+def _same_work_cells(results: Sequence[Result], reference: Result | None) -> dict[str, str]:
+    """Per student, the others in each group of same work: `identical: ben; same models
+    (scratch, transfer): ben, dee` (for the instructor to look at, never a penalty)."""
+    cells: dict[str, list[str]] = {}
+    for group in same_work(results, reference):
+        what = (
+            "identical" if group.kind == "identical" else f"same models ({', '.join(group.tasks)})"
+        )
+        for student in group.students:
+            others = ", ".join(s for s in group.students if s != student)
+            cells.setdefault(student, []).append(f"{what}: {others}")
+    return {student: safe_cell("; ".join(parts)) for student, parts in cells.items()}
 
 
 def _adjustment_cells(result: Result) -> list[object]:

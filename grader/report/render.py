@@ -201,7 +201,7 @@ def _summary_plots(context: dict[str, Any], language: str) -> dict[str, Any]:
         title = heading(language, "scatter", first=first, second=second)
         scatters.append((title, plots.scatter(points, first, second, language)))
     return {
-        "scores": plots.histogram([r.score for r in results], maximum, words["score"],
+        "scores": plots.histogram([r.grade for r in results], maximum, words["score"],
                                   words["students"], language),
         "accuracies": plots.task_accuracies(per_task, words, language),
         "scatters": scatters,
