@@ -14,7 +14,13 @@ from grader.atomic import disk_full
 from grader.console import ProgressDisplay, as_result, check_table, clean, results_table
 from grader.errors import GraderError, GradingError
 from grader.layout import CHECK, Layout
-from grader.pipeline import doctorcommand, exportcommand, importcommand, kitcommand
+from grader.pipeline import (
+    doctorcommand,
+    exportcommand,
+    gradescopecommand,
+    importcommand,
+    kitcommand,
+)
 from grader.sandbox import causes, memcap
 from grader.spec import load_assignment
 
@@ -45,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     kitcommand.add_parser(commands, _common)
     importcommand.add_parser(commands)
     exportcommand.add_parser(commands)
+    gradescopecommand.add_parser(commands, _common)
     report = commands.add_parser("report", help="re-render reports from stored results")
     report.add_argument("--assignment", type=Path, default=resources.default_assignment())
     report.add_argument("--out", type=Path, default=Path("build"))
@@ -68,8 +75,13 @@ def _documents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _overrides(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--overrides", type=Path, metavar="FILE", help="the instructor's "
-                        "adjustments with reasons (default: ./overrides.toml, if there is one)")
+    parser.add_argument(
+        "--overrides",
+        type=Path,
+        metavar="FILE",
+        help="the instructor's "
+        "adjustments with reasons (default: ./overrides.toml, if there is one)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -275,6 +287,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": _report,
     "import": importcommand.run,
     "export": exportcommand.run,
+    "gradescope": lambda args: gradescopecommand.run(args, _start(args), _data_dir(args)),
+    "gradescope-run": gradescopecommand.run_in_container,
     "doctor": lambda args: doctorcommand.run(args, _spec_minimum(args.assignment)),
     "spec-reference": _spec_reference,
     "handout": _handout,

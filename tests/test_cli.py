@@ -87,6 +87,10 @@ def test_commands_take_namespaces() -> None:
         "handout",
         "new-assignment",
         "kit",
+        "import",
+        "export",
+        "gradescope",
+        "gradescope-run",
     }
     assert all(callable(command) for command in cli.COMMANDS.values())
     assert isinstance(cli.build_parser().parse_args(["doctor"]), argparse.Namespace)

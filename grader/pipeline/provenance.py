@@ -7,7 +7,7 @@ import hashlib
 import platform
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from grader import __version__
@@ -27,6 +27,13 @@ REUSE_KEYS = ("grader_version", "grader_hash", "schema", "training_hash", "split
 RESCORE_KEYS = ("spec_hash", "reference_hash")
 GRADER = Path(__file__).resolve().parent.parent  # the `grader` package
 REPORT_ONLY = ("report",)  # subpackages that only render stored results: not part of reuse
+# Modules that never decide a result's training or scoring (LMS formats, commands, late
+# penalties and overrides, re-applied on every run): a change to them retrains nothing.
+NOT_DECIDING = ("lms", "adjust.py", "overrides.py", "pipeline/adjusting.py",
+                "pipeline/lmsimport.py", "pipeline/importcommand.py", "pipeline/lmsexport.py",
+                "pipeline/exportcommand.py", "pipeline/gradescope.py",
+                "pipeline/gradescopecommand.py", "pipeline/doctorcommand.py",
+                "messages/adjustments.py", "messages/similarity.py")  # fmt: skip
 
 
 def provenance(run: Run, folder: Path | None) -> Provenance:
@@ -146,9 +153,19 @@ def grader_hash() -> str:
     digest = hashlib.sha256()
     for path in sorted(GRADER.rglob("*.py")):
         relative = path.relative_to(GRADER)
-        if relative.parts[0] not in REPORT_ONLY:
+        if decides_results(relative):
             digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def decides_results(relative: PurePath) -> bool:
+    """Whether the grader's file at `relative` (to the package) is part of `grader_hash`: not
+    the reports, the modules in NOT_DECIDING, nor data an installed wheel carries beside the
+    code (`_assignments/`: the shipped assignments' own files, hashed in their specs)."""
+    top = relative.parts[0]
+    if top in REPORT_ONLY or (top.startswith("_") and not top.startswith("__")):
+        return False
+    return not any(relative.as_posix() == n or top == n for n in NOT_DECIDING)
 
 
 @functools.cache
