@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 
 from grader.errors import GradingError
 from grader.lms.canvas import parse_canvas_name, split_version
@@ -20,6 +19,7 @@ from grader.lms.roster import read_roster
 from grader.lms.student import StudentInfo, info_from_toml
 from grader.pipeline import importcommand, lmsimport
 from grader.tomlcompat import tomllib
+from tests.conftest import FIXTURES
 
 LMS = FIXTURES / "lms"
 GOOD = (FIXTURES / "submissions" / "e2e-good" / "submission.py").read_bytes()
@@ -310,32 +310,3 @@ def test_name_parsers() -> None:
     assert parse_moodle_path(["Ana B_3_assignsubmission_file_"]) is None
     assert importcommand.safe_id("José.Núñez@uni.es") == "Jose.Nunez@uni.es"
     assert importcommand.safe_id("-x") == "x" and importcommand.safe_id("../..") == ""
-
-
-@pytest.mark.slow
-def test_imported_student_is_graded_under_the_rosters_name(
-    tmp_path: Path, data_dir: Path, capsys
-) -> None:
-    from grader.pipeline.grading import grade_assignment
-
-    out = tmp_path / "submissions"
-    args = ["--out", str(out), "--roster", str(LMS / "canvas-roster.csv")]
-    run_import(
-        capsys,
-        "--from",
-        "canvas",
-        str(LMS / "canvas-download"),
-        *args,
-        "--file",
-        "submission.ipynb",
-    )
-    assert (out / "jnunez" / "submission.py").read_bytes() == GOOD
-    results = grade_assignment(
-        FIXTURES / "assignments" / "tiny",
-        submissions=out,
-        out_dir=tmp_path / "build",
-        data_dir=data_dir,
-        only=["jnunez"],
-    )
-    assert [(r.student, r.name) for r in results] == [("jnunez", "José Núñez")]
-    assert results[0].status == "ok"
