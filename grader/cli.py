@@ -205,7 +205,7 @@ def _grade(args: argparse.Namespace) -> int:
             progress.finish(results)
         print(results_table(results, list(assignment.tasks)))
         print(f"\nresults: {layout.results}/  summary: {layout.summary_csv}")
-        return OK if args.no_reports else _render_all(layout)
+        return OK if args.no_reports else _render_all(layout, changed_only=True)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -253,12 +253,16 @@ def _report(args: argparse.Namespace) -> int:
     return _render_all(layout)
 
 
-def _render_all(layout: Layout) -> int:
-    """Render every stored result and the class summary; FAILED when any could not be."""
-    from grader.report import render_all
+def _render_all(layout: Layout, changed_only: bool = False) -> int:
+    """Render stored results (`changed_only`: those whose reports are out of date) and the
+    class summary, one process per core; FAILED when any could not be."""
+    from grader.report.batch import auto_jobs, render_all
 
-    summary = render_all(layout)
-    print(f"reports: {layout.reports}/  class summary: {layout.summary_pdf}")
+    jobs = auto_jobs(len(list(layout.results.glob("*.json"))))
+    summary = render_all(layout, jobs=jobs, changed_only=changed_only)
+    kept = f", {len(summary.unchanged)} unchanged kept" if summary.unchanged else ""
+    print(f"reports: {layout.reports}/ ({len(summary.seconds_per_report)} rendered in "
+          f"{summary.jobs} process(es){kept})  class summary: {layout.summary_pdf}")  # fmt: skip
     for error in summary.errors:
         print(f"report error: {_lines(error)}", file=sys.stderr)
     if summary.errors:

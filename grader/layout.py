@@ -75,6 +75,10 @@ class Layout:
     def index_html(self) -> Path:
         return self.out / "index.html"
 
+    def render_stamp(self, student: str) -> Path:
+        """What a student's reports were rendered from (`grader.report.batch`)."""
+        return self.out / ".rendered" / f"{student}.key"
+
     @property
     def lock_file(self) -> Path:
         """Held (flock) by the grader writing into this mode's folder (`grader.outlock`)."""

@@ -164,7 +164,7 @@ def test_older_results_are_upgraded_without_intervals_or_flags() -> None:
     data = json.loads((LEGACY / "bea-overfit-schema1.json").read_text(encoding="utf-8"))
     data = {**data, "schema": 2, "provenance": {**data["provenance"], "schema": 2}}
     upgraded = upgrade(data)
-    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (5, 5)
+    assert (upgraded["schema"], upgraded["provenance"]["schema"]) == (SCHEMA, SCHEMA) == (6, 6)
     result = Result.from_json(data)
     metrics = result.tasks["scratch"].metrics
     assert metrics is not None and metrics.test_accuracy_interval is None

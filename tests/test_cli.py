@@ -44,11 +44,13 @@ def test_report_exits_1_when_a_report_fails(
     shutil.copytree(RESULTS, results)
     seen = []
 
-    def render_all(layout: object) -> RenderSummary:
+    def render_all(layout: object, **options: object) -> RenderSummary:
         seen.append(layout)
+        assert options == {"jobs": 6, "changed_only": False}  # one per result, on this machine
         return RenderSummary(errors=["bea-overfit.json: cannot be read\x1b[2J"])
 
-    monkeypatch.setattr("grader.report.render_all", render_all)
+    monkeypatch.setattr("grader.report.batch.render_all", render_all)
+    monkeypatch.setattr("grader.report.batch.auto_jobs", lambda reports: reports)
     code = cli.main(["report", "--assignment", str(ASSIGNMENT), "--out", str(tmp_path)])
     assert code == cli.FAILED
     assert seen[0].results == results.resolve()  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from grader.outlock import OutputLocked, output_lock
 from grader.pipeline import grading
 from grader.pipeline.summary import write_summary_csv
 from grader.records import Result, read_result, write_json_atomic
-from grader.report import render
+from grader.report import batch, render
 from grader.sandbox import Interrupted
 from grader.spec import load_assignment
 from tests.report_data import RESULTS
@@ -164,7 +164,7 @@ def test_reports_stop_at_a_full_disk_instead_of_failing_each_student(
 
     monkeypatch.setattr(render, "_render_student", render_student)
     with pytest.raises(OutputError):
-        render.render_all(layout)
+        batch.render_all(layout)
     assert len(calls) == 1
 
 
@@ -336,7 +336,7 @@ def test_a_removed_folder_leaves_the_summary_and_its_files_are_kept(
 ) -> None:
     layout = copied_results(tmp_path, STUDENTS)
     fast_reports(monkeypatch)
-    render.render_all(layout)
+    batch.render_all(layout)
     assert "carlos-broken" in layout.index_html.read_text(encoding="utf-8")
     fake_run(monkeypatch, layout)
     regrade_from_fixtures(monkeypatch)
@@ -353,7 +353,7 @@ def test_a_removed_folder_leaves_the_summary_and_its_files_are_kept(
     (note,) = [m for _, task, m in messages if task == "summary"]
     assert "1 result(s)" in note and "carlos-broken" in note and "removed" in note
 
-    summary = render.render_all(layout)  # `grader report`: the class summary agrees
+    summary = batch.render_all(layout)  # `grader report`: the class summary agrees
     assert not summary.errors
     index = layout.index_html.read_text(encoding="utf-8")
     assert "carlos-broken" not in index and "Carlos" not in index

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +13,10 @@ import jinja2
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from grader.atomic import stop_if_disk_full, write_atomic
-from grader.errors import RecordError
+from grader.atomic import write_atomic
 from grader.layout import Layout
 from grader.messages import number
-from grader.outlock import output_lock
-from grader.records import Result, read_result
+from grader.records import Result
 from grader.report import plots
 from grader.report.context import compared_pairs, student_context, summary_context
 from grader.report.i18n import heading
@@ -45,16 +41,6 @@ class DataOnlyFetcher(URLFetcher):
             self.refused.append(url)
             raise ValueError(f"refused to fetch {url[:80]}")
         return super().fetch(url, headers)
-
-
-@dataclass
-class RenderSummary:
-    """What `render_all` produced, and what it could not (non-empty `errors`: exit non-zero)."""
-
-    paths: list[Path] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    seconds_per_report: list[float] = field(default_factory=list)
-    missing_messages: set[str] = field(default_factory=set)  # ids shown in English instead
 
 
 @jinja2.pass_context
@@ -206,48 +192,3 @@ def _summary_plots(context: dict[str, Any], language: str) -> dict[str, Any]:
         "accuracies": plots.task_accuracies(per_task, words, language),
         "scatters": scatters,
     }  # fmt: skip
-
-
-def render_all(layout: Layout | Path) -> RenderSummary:
-    """Render every stored result of `layout.results` and the class summary.
-
-    A result file that cannot be read or rendered is listed in `errors` and skipped; the
-    others are still rendered. (A plain folder stands for the layout whose `out` it is.)
-
-    Raises:
-        OutputLocked: another grader is writing into the same folder.
-        OutputError: the disk is full (or read-only): no report could be written.
-    """
-    if not isinstance(layout, Layout):
-        layout = Layout(Path(layout).parent, Path(layout).name)
-    with output_lock(layout, "report"):
-        return _render_all(layout)
-
-
-def _render_all(layout: Layout) -> RenderSummary:
-    summary = RenderSummary()
-    results = []
-    for path in sorted(layout.results.glob("*.json")):
-        started = time.monotonic()
-        try:
-            result = read_result(path)
-        except RecordError as exc:
-            summary.errors.append(str(exc))  # names the file
-            continue
-        try:
-            paths, missing = _render_student(result, layout, ("pdf", "html"))
-        except Exception as exc:  # one broken result must not stop the others' reports
-            stop_if_disk_full(exc)  # every later report would fail too: say so once
-            summary.errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
-            continue
-        summary.paths += paths
-        summary.missing_messages |= missing
-        results.append(result)
-        summary.seconds_per_report.append(time.monotonic() - started)
-    if results:
-        try:
-            summary.paths += render_class_summary(results, layout)
-        except Exception as exc:
-            stop_if_disk_full(exc)  # every later report would fail too: say so once
-            summary.errors.append(f"class summary: {type(exc).__name__}: {exc}")
-    return summary
