@@ -47,6 +47,7 @@ test-pythons: setup
 
 bench: setup
 	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)
+	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.hostile_memory $(DATA_FLAG)
 
 # All three run, every problem is shown; the target fails when any of them did.

@@ -20,6 +20,7 @@ from grader.pipeline import (
     gradescopecommand,
     importcommand,
     kitcommand,
+    reportcommand,
 )
 from grader.sandbox import causes, memcap
 from grader.spec import load_assignment
@@ -37,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(grade)
     grade.add_argument("--submissions", type=Path, default=Path("submissions"))
     grade.add_argument(
-        "--jobs", type=int, help="submissions graded in parallel (default: one per GPU, else 1)"
+        "--jobs",
+        type=_jobs,
+        help="submissions graded at once: auto (the "
+        "default: one per GPU, else what the cores and memory allow) or N",
     )
     grade.add_argument("--only", nargs="+", default=(), metavar="ID", help="grade only these")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
@@ -72,6 +76,14 @@ def _documents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     handout.add_argument("--assignment", type=Path, default=resources.default_assignment())
     for parser in (reference, handout):
         parser.add_argument("--check", action="store_true", help="fail if it is out of date")
+
+
+def _jobs(text: str) -> int | None:
+    if text == "auto":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give auto or a whole number from 1")
+    return int(text)
 
 
 def _overrides(parser: argparse.ArgumentParser) -> None:
@@ -205,7 +217,7 @@ def _grade(args: argparse.Namespace) -> int:
             progress.finish(results)
         print(results_table(results, list(assignment.tasks)))
         print(f"\nresults: {layout.results}/  summary: {layout.summary_csv}")
-        return OK if args.no_reports else _render_all(layout, changed_only=True)
+        return OK if args.no_reports else reportcommand.render(layout, changed_only=True)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -237,40 +249,6 @@ def _check(args: argparse.Namespace) -> int:
     return FAILED if problems else OK
 
 
-def _report(args: argparse.Namespace) -> int:
-    assignment = load_assignment(args.assignment)
-    layout = Layout.for_output(args.out, assignment.id)
-    if not any(layout.results.glob("*.json")):
-        raise GradingError(
-            f"No results in {layout.results}: run `python -m grader grade` first "
-            "(or pass the --out and --assignment the grading used)."
-        )
-    from grader.outlock import output_lock
-    from grader.pipeline.adjusting import adjust_stored
-
-    with output_lock(layout, "report"):  # released before render_all takes it
-        adjust_stored(layout, args.submissions, assignment, args.overrides)
-    return _render_all(layout)
-
-
-def _render_all(layout: Layout, changed_only: bool = False) -> int:
-    """Render stored results (`changed_only`: those whose reports are out of date) and the
-    class summary, one process per core; FAILED when any could not be."""
-    from grader.report.batch import auto_jobs, render_all
-
-    jobs = auto_jobs(len(list(layout.results.glob("*.json"))))
-    summary = render_all(layout, jobs=jobs, changed_only=changed_only)
-    kept = f", {len(summary.unchanged)} unchanged kept" if summary.unchanged else ""
-    print(f"reports: {layout.reports}/ ({len(summary.seconds_per_report)} rendered in "
-          f"{summary.jobs} process(es){kept})  class summary: {layout.summary_pdf}")  # fmt: skip
-    for error in summary.errors:
-        print(f"report error: {_lines(error)}", file=sys.stderr)
-    if summary.errors:
-        print(f"{len(summary.errors)} report(s) could not be rendered.", file=sys.stderr)
-        return FAILED
-    return OK
-
-
 def _spec_reference(args: argparse.Namespace) -> int:
     from grader.spec_reference import write_or_check
 
@@ -288,7 +266,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _grade,
     "check": _check,
     "kit": lambda args: kitcommand.run(args, _start(args), _data_dir(args)),
-    "report": _report,
+    "report": reportcommand.run,
     "import": importcommand.run,
     "export": exportcommand.run,
     "gradescope": lambda args: gradescopecommand.run(args, _start(args), _data_dir(args)),

@@ -184,6 +184,7 @@ class Provenance:
     numerics: dict[str, str] | None = None  # settings that fix training's arithmetic (issue 10)
     reference_hash: str | None = None  # the reference solution relative thresholds came from
     training_hash: str | None = None  # the spec as training sees it (`Assignment.training_hash`)
+    packing: dict[str, str] | None = None  # submissions graded at once, cores, threads a child
 
 
 @dataclass(frozen=True)

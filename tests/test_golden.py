@@ -78,6 +78,7 @@ INTENTIONAL |= {
     r"schema|provenance\.schema": "result schema 6: late penalty and overrides, final score",
     r"adjustments|final_score": "new: score changes decided outside grading, with reasons",
     r"provenance\.submission_hash": "student.toml (who the student is) no longer hashed",
+    r"provenance\.packing": "new (issue 16): submissions graded at once, and why",
 }
 VOLATILE = r"provenance\.date|tasks\.\w+\.(seconds|cpu_seconds|log_tail)"
 MACHINE = r"provenance\.(cpu|python|numpy|tensorflow|keras|isolation|memory_cap)"

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -288,6 +289,18 @@ def submissions(tmp_path: Path, students: list[str]) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class FakeRun:
+    """What batch grading reads of a `Run` (a dataclass too: grading `replace`s fields)."""
+
+    layout: Layout
+    assignment: Any
+    progress: Callable[..., None]
+    sandbox: Any
+    isolation: Any
+    packing: dict[str, str] | None = None
+
+
 def fake_run(
     monkeypatch: pytest.MonkeyPatch, layout: Layout, stop_all: Callable[[], None] = lambda: None
 ) -> None:
@@ -296,10 +309,10 @@ def fake_run(
     @contextmanager
     def open_run(config: Any) -> Iterator[object]:
         with output_lock(layout, "grade"):
-            yield SimpleNamespace(layout=layout, assignment=load_assignment(ASSIGNMENT),
-                                  progress=config.progress or (lambda *m: None),
-                                  sandbox=SimpleNamespace(stop_all=stop_all),
-                                  isolation=SimpleNamespace(gpus=()))  # fmt: skip
+            yield FakeRun(layout=layout, assignment=load_assignment(ASSIGNMENT),
+                          progress=config.progress or (lambda *m: None),
+                          sandbox=SimpleNamespace(stop_all=stop_all),
+                          isolation=SimpleNamespace(gpus=()))  # fmt: skip
 
     monkeypatch.setattr(grading, "open_run", open_run)
 

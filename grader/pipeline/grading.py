@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from queue import Queue
 
@@ -15,12 +16,13 @@ from grader.layout import Layout
 from grader.overrides import read_overrides
 from grader.pipeline.adjusting import apply_adjustments
 from grader.pipeline.folders import student_key
+from grader.pipeline.packing import choose_packing
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
 from grader.pipeline.summary import summary_reference, write_summary_csv
 from grader.records import Result, read_result
-from grader.sandbox import Interrupted, memcap
+from grader.sandbox import Interrupted
 from grader.spec import Assignment
 
 
@@ -40,7 +42,8 @@ def grade_assignment(
 ) -> list[Result]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
 
-    `jobs_count`: submissions graded at once; by default one per GPU (one on the CPU).
+    `jobs_count`: submissions graded at once; by default what the machine allows
+    (`packing.choose_packing`: one per GPU, else by cores and memory).
     `overrides`: the instructor's `overrides.toml` (None: the one in the current folder, if
     any). Late penalties and overrides are applied after grading, to reused results too.
 
@@ -56,8 +59,10 @@ def grade_assignment(
     read_overrides(overrides, present)  # a mistake in it stops now, not after the training
     config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
     with open_run(config) as run:
-        jobs = jobs_count or memcap.gpu_count(run.isolation.gpus) or 1
-        results = _grade_all(run, folders, max(1, jobs), force)
+        packing = choose_packing(run.assignment, run.isolation.gpus, jobs_count)
+        run.progress("(instructor)", "packing", packing.describe())
+        run = replace(run, packing=packing.provenance())
+        results = _grade_all(run, folders, packing.jobs, force)
         current = current_results(run, present, results)
         adjusted = apply_adjustments(
             run.layout, current, submissions, run.assignment, overrides

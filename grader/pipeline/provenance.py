@@ -58,6 +58,7 @@ def provenance(run: Run, folder: Path | None) -> Provenance:
         numerics=dict(levels.NUMERICS),
         base_model=None if run.base is None else run.base.provenance(),
         reference_hash=reference_hash(run),
+        packing=run.packing,
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 

@@ -55,6 +55,7 @@ class Run:
     progress: Progress
     counts: dict[str, SplitCounts]  # images per class in each split's parts
     base: TrainedBase | None = None  # the trained base model, when the assignment has one
+    packing: dict[str, str] | None = None  # how many graded at once, and why (`packing`)
 
     @property
     def isolation(self) -> Isolation:
