@@ -319,16 +319,23 @@ def progress_of(calls: list[tuple[str, str, str]], student: str) -> list[str]:
 
 @pytest.mark.slow
 def test_overrides_and_late_policy_apply_without_retraining(
-    tmp_path: Path, data_dir: Path, session_out: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    data_dir: Path,
+    graded_tiny: dict,
+    session_out: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The session's grading of e2e-good (`graded_tiny`, no adjustments) is the first one;
+    its copy is reused: an override, then a late policy, change the grade, never the model."""
     from grader.pipeline.grading import grade_assignment
 
     monkeypatch.chdir(tmp_path)  # no overrides.toml of the checkout's folder is read
     spec = tmp_path / "tiny"
     shutil.copytree(TINY, spec)
     out = tmp_path / "out"
-    if (session_out / "cache").is_dir():  # splits and base model of this session: reused
-        shutil.copytree(session_out / "cache", out / "cache")
+    shutil.copytree(session_out / "cache", out / "cache")  # splits and base model
+    (out / "tiny" / "results").mkdir(parents=True)
+    shutil.copy2(graded_tiny["out"] / "results" / "e2e-good.json", out / "tiny" / "results")
     submissions = fixture_submissions(tmp_path, ["e2e-good"])
     (submissions / "e2e-good" / "student.toml").write_text(
         f'name = "Good"\nsubmitted_at = "{(DUE + dt.timedelta(hours=5)).isoformat()}"\n'
@@ -342,7 +349,8 @@ def test_overrides_and_late_policy_apply_without_retraining(
         return result, progress_of(calls, "e2e-good")
 
     first, messages = grade()
-    assert "training" in messages and first.final_score is None and first.adjustments == ()
+    assert messages == ["unchanged since last run: result reused"]
+    assert first.final_score is None and first.adjustments == ()
     overrides = write(tmp_path, '[e2e-good]\npoints = -1\nreason = "late slides"\n')
     second, messages = grade(overrides)
     assert messages == ["unchanged since last run: result reused"]
