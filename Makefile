@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	python=$$(./scripts/install-system-deps.sh $(PYTHON_SYSTEM)) && \
 	  { test -x $(PY) || $$python -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[grade,$(TF),dev]"
+	$(PY) -m pip install -q -e ".[grade,$(TF),dev,ray]"
 	touch $@
 
 setup: $(VENV)/.installed

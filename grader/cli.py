@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions")
     grade.add_argument("--no-reports", action="store_true", help="skip PDF/HTML rendering")
     _overrides(grade)
+    _backend(grade)
     check = commands.add_parser("check", help="student self-check of one submission")
     check.add_argument("submission", type=Path, help="a folder, submission.py or submission.ipynb")
     _common(check)
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="report which isolation level works here")
     scaffold.add_parser(commands)
     doctor.add_argument("--assignment", type=Path, default=resources.default_assignment())
+    _backend(doctor)
     _documents(commands)
     return parser
 
@@ -84,6 +86,14 @@ def _jobs(text: str) -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: give auto or a whole number from 1")
     return int(text)
+
+
+def _backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where submissions train: this machine (the default), or the "
+                        "nodes of a Ray cluster (pip install 'grader[ray]')")  # fmt: skip
+    parser.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: "
+                        "$RAY_ADDRESS, else one started here, else a new local one)")  # fmt: skip
 
 
 def _overrides(parser: argparse.ArgumentParser) -> None:
@@ -212,6 +222,8 @@ def _grade(args: argparse.Namespace) -> int:
                 force=args.force,
                 progress=progress,
                 overrides=args.overrides,
+                backend=args.backend,
+                ray_address=args.ray_address,
                 **isolation,
             )
             progress.finish(results)

@@ -299,16 +299,24 @@ def test_one_task_failing_while_scoring_fails_alone(
     toml.write_text(toml.read_text(encoding="utf-8") + OTHER_TASK, encoding="utf-8")
     (tmp_path / "subs" / "ada").mkdir(parents=True)
     (tmp_path / "subs" / "ada" / "submission.py").write_text(SUBMISSION, encoding="utf-8")
-    real, scored = evaluation.jobs.run_job, []
+    real_run, real_give, scored = evaluation.jobs.run_job, evaluation.jobs.give_request, []
 
-    def clock_cut_for_other(job: Any, module: str, request: dict, **limits: Any) -> Outcome:
-        if module == "grader.worker.evaluate":
-            scored.append(sorted(request["tasks"]))
-            if "other" in request["tasks"]:
-                limits["wall_seconds"] = 1
-        return real(job, module, request, **limits)
+    def clock_for(request: dict, wall_seconds: float) -> float:
+        scored.append(sorted(request["tasks"]))
+        return 1 if "other" in request["tasks"] else wall_seconds
 
-    monkeypatch.setattr(evaluation.jobs, "run_job", clock_cut_for_other)
+    def run_job(job: Any, module: str, request: dict, **limits: Any) -> Outcome:
+        if module == evaluation.EVALUATE:  # a task scored again alone: a cold child
+            limits["wall_seconds"] = clock_for(request, limits["wall_seconds"])
+        return real_run(job, module, request, **limits)
+
+    def give_request(started: Any, request: dict, wall_seconds: float) -> None:
+        if "tasks" in request:  # the shared scoring child, warm (pipeline/relay.py)
+            wall_seconds = clock_for(request, wall_seconds)
+        real_give(started, request, wall_seconds)
+
+    monkeypatch.setattr(evaluation.jobs, "run_job", run_job)
+    monkeypatch.setattr(evaluation.jobs, "give_request", give_request)
     messages: list[tuple[str, str, str]] = []
     out, subs = tmp_path / "out", tmp_path / "subs"
     result = grade_assignment(spec, submissions=subs, out_dir=out, data_dir=data_dir,

@@ -20,8 +20,11 @@ def lines(text: object) -> str:
 
 def run(args: argparse.Namespace, minimum: str) -> int:
     """Print what this machine offers (isolation levels and their causes, GPUs, memory cap,
-    the child uid), check the assignment, and import the student packages in a child."""
+    the child uid), check the assignment, and import the student packages in a child.
+    With `--backend ray`: the isolation check on every alive node of the cluster instead."""
     print(f"grader {__version__}")
+    if args.backend == "ray":
+        return _ray_nodes(args, minimum)
     found, facts = sandbox.diagnose()
     print(lines("\n".join(causes.doctor_lines(found, facts, minimum))))
     if (level := causes.strongest(found)) is None:
@@ -40,6 +43,17 @@ def run(args: argparse.Namespace, minimum: str) -> int:
     load_assignment(args.assignment)
     print(f"assignment {args.assignment}: valid")
     return _packages(isolation) if causes.allowed(level, minimum) else FAILED
+
+
+def _ray_nodes(args: argparse.Namespace, minimum: str) -> int:
+    """One line per alive node of the Ray cluster: the isolation its children get there."""
+    from grader.pipeline.raybackend import node_lines
+
+    found = node_lines(args.ray_address, minimum)
+    print(lines("\n".join(line for _, line in found) or "no alive node in the Ray cluster"))
+    load_assignment(args.assignment)
+    print(f"assignment {args.assignment}: valid")
+    return OK if found and all(ok for ok, _ in found) else FAILED
 
 
 def _packages(isolation: sandbox.Isolation) -> int:

@@ -8,39 +8,47 @@ and the task's `evaluated_in` says that student code ran during scoring.
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from grader import codec, data, protocol, scoring
+from grader import codec, protocol
 from grader.errors import ChildOutputError, ErrorKind, Fault
 from grader.layout import CHECK
 from grader.messages import Message
+from grader.pipeline.sandboxscoring import (
+    Evaluated,
+    checked_safe,
+    scored_by_grader,
+    split_parts,
+    unusable,
+)
 from grader.pipeline.submissions import SUBMISSION_FILE, Staged, copy_tree
-from grader.pipeline.training import Failure, child_failure
+from grader.pipeline.training import Failure
 from grader.protocol import EvalResult
 from grader.records import TaskRecord
 from grader.redact import redact_paths
 from grader.sandbox import Outcome, jobs
-from grader.sandbox.childio import read_child_file, read_child_json
+from grader.sandbox.childio import read_child_json
 from grader.worker.evaluate import task_file
 
 if TYPE_CHECKING:  # the run imports this module: a real import would be a cycle
     from grader.pipeline.run import Run
 
+EVALUATE = "grader.worker.evaluate"
 TASK_SECONDS = 60
 EVAL_MEMORY_GB = 8  # of the scoring child that runs no student code
 SAFE_MODE, STUDENT_SANDBOX = "safe_mode", "student_sandbox"  # where a task was scored
-PREDICTIONS_MAX_BYTES = 16 * 2**20
 REPORT_MAX_BYTES = 16 * 2**20
-Evaluated = EvalResult | Failure  # per task: facts and scores, or why there are none
 
 
 def evaluate_tasks(
-    run: Run, tasks: dict[str, TaskRecord], staged: Staged, work: Path, slot: int
+    run: Run,
+    tasks: dict[str, TaskRecord],
+    staged: Staged,
+    work: Path,
+    slot: int,
+    started: jobs.StartedJob | None = None,
 ) -> dict[str, TaskRecord]:
     """Score every trained model of one submission; the records, scored or failed.
 
@@ -49,14 +57,14 @@ def evaluate_tasks(
     Either way, a task that child could not settle (it died, or failed for the grader's
     reasons) is scored again in a child of its own, so it fails alone. In a self-check the
     validation split stands in for the hidden test split, which the student's side never
-    receives.
+    receives. `started`: the scoring child, warm (`start_scoring`); else one is started here.
     """
     trained = [t for t, record in tasks.items() if record.ok]
     if not trained:
         return dict(tasks)
     what = "validation split (self-check)" if run.mode == CHECK else "hidden test split"
     run.progress(staged.student, "evaluation", f"scoring on the {what}")
-    evaluated = _evaluate(run, trained, work, slot, staged, sandboxed=False)
+    evaluated = _evaluate(run, trained, work, slot, staged, sandboxed=False, started=started)
     refused = [t for t in trained if _refused_as_custom(evaluated.get(t))]
     sandboxed = refused if run.assignment.allow_custom_objects else []
     if sandboxed:
@@ -75,7 +83,14 @@ def _refused_as_custom(evaluated: Evaluated | None) -> bool:
 
 
 def _evaluate(
-    run: Run, task_ids: list[str], work: Path, slot: int, staged: Staged, *, sandboxed: bool
+    run: Run,
+    task_ids: list[str],
+    work: Path,
+    slot: int,
+    staged: Staged,
+    *,
+    sandboxed: bool,
+    started: jobs.StartedJob | None = None,
 ) -> dict[str, Evaluated]:
     """Score `task_ids` in one child; each task it left unsettled again in a child of its own.
 
@@ -85,7 +100,7 @@ def _evaluate(
     and its own child's log.
     """
     own = staged if sandboxed else None
-    evaluated, unsettled, ending = _run_evaluation(run, task_ids, work, slot, own)
+    evaluated, unsettled, ending = _run_evaluation(run, task_ids, work, slot, own, started)
     if len(task_ids) > 1:
         for task_id in unsettled:
             run.progress(staged.student, task_id, f"scoring again alone (the shared {ending})")
@@ -93,14 +108,32 @@ def _evaluate(
     return evaluated
 
 
+def start_scoring(run: Run, work: Path, slot: int, lane: int = 0) -> jobs.StartedJob:
+    """A submission's safe-mode scoring child, started (warm) before its request."""
+    job = jobs.new_job(work, "eval", run.sandbox, slot, lane)
+    wall = _wall_seconds(run, list(run.assignment.tasks))
+    return jobs.start_job(job, EVALUATE, wall_seconds=wall, memory_gb=EVAL_MEMORY_GB)
+
+
+def _wall_seconds(run: Run, task_ids: list[str]) -> float:
+    limits = [run.assignment.tasks[t].limits for t in task_ids]
+    return max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids)
+
+
 def _run_evaluation(
-    run: Run, task_ids: list[str], work: Path, slot: int, staged: Staged | None
+    run: Run,
+    task_ids: list[str],
+    work: Path,
+    slot: int,
+    staged: Staged | None,
+    started: jobs.StartedJob | None = None,
 ) -> tuple[dict[str, Evaluated], list[str], str]:
-    """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`).
+    """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`);
+    `started`: the safe-mode child, warm.
 
     Returns what it found per task, the tasks it did not settle, and how the child ended.
     """
-    job = jobs.new_job(work, "eval", run.sandbox, slot)
+    job = started.job if started else jobs.new_job(work, "eval", run.sandbox, slot)
     submission = None
     if staged is not None:
         copy_tree(staged.folder, job.inputs / "submission")
@@ -112,14 +145,14 @@ def _run_evaluation(
         tasks={t: _stage_task(run, job, t, work / t, labelled) for t in task_ids},
         submission=submission,
     )
-    limits = [run.assignment.tasks[t].limits for t in task_ids]
-    outcome = jobs.run_job(
-        job,
-        "grader.worker.evaluate",
-        codec.to_json(request),
-        wall_seconds=max(lim.startup_seconds for lim in limits) + TASK_SECONDS * len(task_ids),
-        memory_gb=EVAL_MEMORY_GB if labelled else max(lim.memory_gb for lim in limits),
-    )
+    wall = _wall_seconds(run, task_ids)
+    if started is not None:
+        jobs.give_request(started, codec.to_json(request), wall)
+        outcome = jobs.finish_job(started)
+    else:
+        memory = max(run.assignment.tasks[t].limits.memory_gb for t in task_ids)
+        outcome = jobs.run_job(job, EVALUATE, codec.to_json(request), wall_seconds=wall,
+                               memory_gb=EVAL_MEMORY_GB if labelled else memory)  # fmt: skip
     return _read_evaluation(run, job, outcome, task_ids, labelled)
 
 
@@ -146,9 +179,9 @@ def _read_evaluation(
         if result is None and not whole:
             found: Evaluated = _failed_child(run, task_id, outcome, detail, labelled)
         elif labelled:
-            found = _checked_safe(result)
+            found = checked_safe(result)
         else:
-            found = _scored_by_grader(run, job, task_id, result)
+            found = scored_by_grader(run, job, task_id, result)
         if result is None or (isinstance(found, tuple) and found[0].fault is not Fault.STUDENT):
             unsettled.append(task_id)
         evaluated[task_id] = found
@@ -177,7 +210,7 @@ def _failed_child(run: Run, task_id: str, outcome: Outcome, detail: str, labelle
     """A task its evaluation child left no result for: the machine's fault, or the
     student's when the child ran in their sandbox. The message says how the child ended."""
     if not labelled:
-        return _unusable(detail)
+        return unusable(detail)
     log = redact_paths(jobs.log_tail(outcome, 5))
     about = {"function": run.assignment.tasks[task_id].function, "log": log}
     failed = ErrorKind.EVALUATION_FAILED
@@ -192,52 +225,6 @@ def _failed_child(run: Run, task_id: str, outcome: Outcome, detail: str, labelle
     return failed, Message("evaluation_failed", {"error": detail[:2000], "log": log})
 
 
-def _checked_safe(result: EvalResult | None) -> Evaluated:
-    if result is not None and result.error is not None:
-        return child_failure(result.error)
-    if result is None or result.facts is None or result.scores is None:
-        return ErrorKind.EVALUATION_FAILED, Message("evaluation_failed.missing")
-    return result
-
-
-def _scored_by_grader(
-    run: Run, job: jobs.Job, task_id: str, result: EvalResult | None
-) -> Evaluated:
-    """Score predictions made in the student's sandbox against labels it never saw."""
-    if result is None or result.error is not None:
-        return _checked_safe(result)
-    if result.facts is None:
-        return _unusable("no model facts")
-    split_name = run.assignment.tasks[task_id].split
-    parts = _parts(run)
-    arrays = data.load_split(
-        run.splits_dir / split_name, (f"x_{parts['test']}", *(f"y_{p}" for p in parts.values()))
-    )
-    truth = {s: arrays[f"y_{part}"] for s, part in parts.items()}
-    num_classes = len(run.assignment.splits[split_name].classes)
-    try:
-        probabilities = {
-            s: scoring.checked_outputs(
-                _child_array(job.outputs / task_id / f"{s}.npy"), len(truth[s]), num_classes
-            )
-            for s in scoring.SPLITS
-        }
-    except (ChildOutputError, ValueError) as exc:
-        return _unusable(str(exc))
-    scored = scoring.score(probabilities, truth, arrays[f"x_{parts['test']}"], num_classes)
-    return replace(result, scores=codec.from_json(protocol.Scores, scored))
-
-
-def _unusable(detail: str) -> Failure:
-    message = Message("bad_output.sandbox_scoring", {"error": detail[:2000]})
-    return ErrorKind.BAD_OUTPUT, message
-
-
-def _child_array(path: Path) -> np.ndarray:
-    """A `.npy` file a child wrote: no links, size capped, no pickled objects."""
-    return np.load(io.BytesIO(read_child_file(path, PREDICTIONS_MAX_BYTES)), allow_pickle=False)
-
-
 def _stage_task(
     run: Run, job: jobs.Job, task_id: str, trained: Path, labelled: bool
 ) -> protocol.EvalTask:
@@ -247,7 +234,7 @@ def _stage_task(
     kinds = ("x", "y") if labelled else ("x",)
     files = {
         f"{task_id}/{kind}_{name}.npy": split / f"{kind}_{part}.npy"
-        for name, part in _parts(run).items()
+        for name, part in split_parts(run).items()
         for kind in kinds
     }
     files[f"{task_id}/model.keras"] = trained / "model.keras"
@@ -266,11 +253,6 @@ def _stage_task(
         base_model=job.inside(folder / "base.keras") if base else None,
         pixel_divisor=run.assignment.data.pixel_divisor,
     )
-
-
-def _parts(run: Run) -> dict[str, str]:
-    """Which stored split part plays each role; a self-check never touches the hidden test."""
-    return {"train": "train", "val": "val", "test": "val" if run.mode == CHECK else "test"}
 
 
 def _merged(record: TaskRecord, evaluated: Evaluated | None, where: str) -> TaskRecord:

@@ -39,6 +39,8 @@ def grade_assignment(
     memory_cap: str | None = None,
     progress: Progress | None = None,
     overrides: Path | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> list[Result]:
     """Grade every submission in `submissions` and write results and `summary.csv`.
 
@@ -46,6 +48,8 @@ def grade_assignment(
     (`packing.choose_packing`: one per GPU, else by cores and memory).
     `overrides`: the instructor's `overrides.toml` (None: the one in the current folder, if
     any). Late penalties and overrides are applied after grading, to reused results too.
+    `backend`: "local" (this machine's slots) or "ray" (a Ray task per submission on the
+    cluster at `ray_address`, `raybackend`; `jobs_count` is then Ray's to decide).
 
     Returns:
         The results, one per submission, as written to `OUT/<id>/results/`.
@@ -57,12 +61,13 @@ def grade_assignment(
     folders = find_submissions(submissions, only)
     present = {student_key(f.name) for f in (find_submissions(submissions) if only else folders)}
     read_overrides(overrides, present)  # a mistake in it stops now, not after the training
+    if backend == "ray":
+        from grader.pipeline.raybackend import require_ray
+
+        require_ray()  # missing: said now, not after the reference grading
     config = RunConfig(assignment_dir, out_dir, data_dir, isolation, memory_cap, progress=progress)
     with open_run(config) as run:
-        packing = choose_packing(run.assignment, run.isolation.gpus, jobs_count)
-        run.progress("(instructor)", "packing", packing.describe())
-        run = replace(run, packing=packing.provenance())
-        results = _grade_all(run, folders, packing.jobs, force)
+        results = _grade_batch(run, folders, jobs_count, force, backend, ray_address)
         current = current_results(run, present, results)
         adjusted = apply_adjustments(
             run.layout, current, submissions, run.assignment, overrides
@@ -75,6 +80,28 @@ def grade_assignment(
         )
     by_student = {r.student: r for r in adjusted}
     return [by_student.get(r.student, r) for r in results]
+
+
+def _grade_batch(
+    run: Run,
+    folders: list[Path],
+    jobs_count: int | None,
+    force: bool,
+    backend: str,
+    ray_address: str | None,
+) -> list[Result]:
+    """Every folder graded by the chosen backend, in the order of `folders`."""
+    if backend == "ray":
+        from grader.pipeline.raybackend import grade_all_ray
+
+        def locally(run: Run, folders: list[Path]) -> list[Result]:  # nothing trains there
+            return _grade_all(run, folders, 1, force)
+
+        return grade_all_ray(run, folders, force, ray_address, locally)
+    packing = choose_packing(run.assignment, run.isolation.gpus, jobs_count)
+    run.progress("(instructor)", "packing", packing.describe())
+    run = replace(run, packing=packing.provenance())
+    return _grade_all(run, folders, packing.jobs, force)
 
 
 def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> list[Result]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 import traceback
 from collections.abc import Mapping
@@ -15,11 +16,12 @@ from grader.errors import ErrorKind
 from grader.layout import CHECK
 from grader.messages import Message, render
 from grader.pipeline import resume
-from grader.pipeline.evaluation import evaluate_tasks
+from grader.pipeline.evaluation import evaluate_tasks, start_scoring
 from grader.pipeline.folders import student_key
 from grader.pipeline.provenance import check_reuse, provenance, rescore_reason
+from grader.pipeline.relay import Relay, Starter
 from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
-from grader.pipeline.training import empty_record, train_task
+from grader.pipeline.training import empty_record, start_training, train_task
 from grader.records import (
     SCHEMA,
     AssignmentInfo,
@@ -34,6 +36,7 @@ from grader.sandbox.diskuse import remove_tree
 if TYPE_CHECKING:  # the run grades the reference solution with this module: no cycle
     from grader.pipeline.run import Run
 
+SCORING = "(scoring)"  # the relay's name for the scoring child: never a task id
 LOG_TAIL_CHARS = 16_000  # of a grader error's traceback, kept in the task's log
 
 
@@ -61,8 +64,11 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
         store = run.layout.partial(student)
         if force:
             resume.clear(store)
-        tasks = _train_tasks(run, staged, store, prov, work, slot)
-        tasks = evaluate_tasks(run, tasks, staged, work, slot)
+        kept = _checkpointed(run, staged, store, prov, work)
+        with contextlib.closing(_relay(run, staged, kept, work, slot)) as relay:
+            tasks = _train_tasks(run, staged, store, prov, kept, relay, work, slot)
+            started = relay.take(SCORING) if any(t.ok for t in tasks.values()) else None
+            tasks = evaluate_tasks(run, tasks, staged, work, slot, started)
         result = build_result(run, folder, tasks, prov, staged.notebook_dropped)
         write_json_atomic(path, result)
         run.progress(student, "-", "scored")
@@ -88,18 +94,52 @@ def _reuse(run: Run, folder: Path, stored: Result, prov: Provenance) -> Result:
     return result
 
 
-def _train_tasks(
-    run: Run, staged: Staged, store: Path, prov: Provenance, work: Path, slot: int
+def _checkpointed(
+    run: Run, staged: Staged, store: Path, prov: Provenance, work: Path
 ) -> dict[str, TaskRecord]:
-    """Every task trained, or taken from a checkpoint of an interrupted run."""
+    """The tasks an interrupted run trained already (their models restored into `work`)."""
+    kept = {}
+    for task_id in run.assignment.tasks:
+        record = resume.load_task(store, task_id, prov, work)
+        if record is not None:
+            run.progress(staged.student, task_id, "trained in an earlier run: reused")
+            kept[task_id] = record
+    return kept
+
+
+def _relay(
+    run: Run, staged: Staged, kept: Mapping[str, TaskRecord], work: Path, slot: int
+) -> Relay:
+    """The children this submission needs, in turn: one per task left to train, then the
+    scoring child; each warms up while the one before it runs (grader/pipeline/relay.py)."""
+    order: list[tuple[str, Starter]] = []
+    if staged.failure is None:
+        for task in run.assignment.tasks.values():
+            if task.id not in kept:
+                start = functools.partial(start_training, run, staged, task, work, slot)
+                order.append((task.id, start))
+    order.append((SCORING, functools.partial(start_scoring, run, work, slot)))
+    return Relay(order)
+
+
+def _train_tasks(
+    run: Run,
+    staged: Staged,
+    store: Path,
+    prov: Provenance,
+    kept: Mapping[str, TaskRecord],
+    relay: Relay,
+    work: Path,
+    slot: int,
+) -> dict[str, TaskRecord]:
+    """Every task trained, each checkpointed at once, or as an interrupted run `kept` it."""
     tasks = {}
     for task in run.assignment.tasks.values():
-        record = resume.load_task(store, task.id, prov, work)
-        if record is not None:
-            run.progress(staged.student, task.id, "trained in an earlier run: reused")
-        else:
+        record = kept.get(task.id)
+        if record is None:
             run.progress(staged.student, task.id, "training")
-            record = train_task(run, staged, task, work, slot)
+            started = relay.take(task.id) if staged.failure is None else None
+            record = train_task(run, staged, task, work, slot, started)
             resume.save_task(store, task.id, prov, record, work)
             kind = f" ({record.error_kind.code})" if record.error_kind else ""
             if record.ok and record.stopped_by:  # flagged: the last completed epoch is scored

@@ -36,24 +36,44 @@ def empty_record(run: Run, task: Task) -> TaskRecord:
     return TaskRecord(title=task.title, classes=split.classes, split=run.counts[split.name])
 
 
-def train_task(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> TaskRecord:
-    """Run the student's build + fit for one task in an isolated child; never raises."""
+def train_task(
+    run: Run,
+    staged: Staged,
+    task: Task,
+    work: Path,
+    slot: int,
+    started: jobs.StartedJob | None = None,
+) -> TaskRecord:
+    """Run the student's build + fit for one task in an isolated child; never raises.
+
+    `started`: the task's child, started (warm) by `start_training`; else started here.
+    """
     record = empty_record(run, task)
     if staged.failure is not None:
         return record.failed(*staged.failure)
-    job = staged_job(run, staged, task, work, slot)
+    started = started or start_training(run, staged, task, work, slot)
+    job = started.job
+    request = codec.to_json(task_request(run, job, task))
+    jobs.give_request(started, request, timelimit.wall_backstop(task.limits))
     show = functools.partial(run.progress, staged.student, task.id)
     with liveprogress.epochs_shown(job, task.limits.max_epochs, show):
-        outcome = jobs.run_job(
-            job,
-            "grader.worker.train",
-            codec.to_json(task_request(run, job, task)),
-            wall_seconds=timelimit.wall_backstop(task.limits),
-            cpu_seconds=timelimit.process_cpu(task.limits),
-            memory_gb=task.limits.memory_gb,
-        )
+        outcome = jobs.finish_job(started)
     record = replace(record, log_tail=jobs.log_tail(outcome))
     return _read_training(job, task, outcome, record, work / task.id)
+
+
+def start_training(
+    run: Run, staged: Staged, task: Task, work: Path, slot: int, lane: int = 0
+) -> jobs.StartedJob:
+    """The task's training child, started before its request (`train_task` gives it)."""
+    job = staged_job(run, staged, task, work, slot, lane)
+    return jobs.start_job(
+        job,
+        "grader.worker.train",
+        wall_seconds=timelimit.wall_backstop(task.limits),
+        cpu_seconds=timelimit.process_cpu(task.limits),
+        memory_gb=task.limits.memory_gb,
+    )
 
 
 def task_request(
@@ -78,9 +98,11 @@ def task_request(
     )
 
 
-def staged_job(run: Run, staged: Staged, task: Task, work: Path, slot: int) -> jobs.Job:
+def staged_job(
+    run: Run, staged: Staged, task: Task, work: Path, slot: int, lane: int = 0
+) -> jobs.Job:
     """A job folder holding the submission, the task's train and validation arrays, the base."""
-    job = jobs.new_job(work, task.id, run.sandbox, slot)
+    job = jobs.new_job(work, task.id, run.sandbox, slot, lane)
     copy_tree(staged.folder, job.inputs / "submission")
     inputs = run.train_arrays(task.split)
     if task.uses_base and run.base is not None:

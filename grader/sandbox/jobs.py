@@ -6,24 +6,38 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from grader.sandbox import Limits, Mount, Outcome, Sandbox, logs, workroot
 from grader.sandbox.childio import read_child_file
+from grader.sandbox.process import Child
 
 MODEL_MAX_BYTES = 256 * 2**20
+REQUEST = "request.json"
+LANE_STRIDE = 1000  # uid slots of a parallel slot's second lane: slot + LANE_STRIDE
 
 
 @dataclass(frozen=True)
 class Job:
     """A job folder: `in/` (read-only for the child); `out/`, `tmp/` and `shm/` its only
-    writable places, all three counted by the write cap (`Limits.scratch_bytes`)."""
+    writable places, all three counted by the write cap (`Limits.scratch_bytes`).
+
+    `slot` is the parallel slot (which GPU); `lane` which of the slot's two uids runs it, so
+    that a warm child can wait while the slot's other child runs (each child's end sweeps
+    every process of its uid)."""
 
     root: Path
     sandbox: Sandbox
     slot: int
+    lane: int = 0
+
+    @property
+    def uid_slot(self) -> int:
+        """The sandbox slot whose throw-away uid runs this job's child."""
+        return self.slot + self.lane * LANE_STRIDE
 
     @property
     def inputs(self) -> Path:
@@ -69,7 +83,7 @@ def remove_work_root(root: Path) -> None:
     workroot.remove(root)
 
 
-def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
+def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int, lane: int = 0) -> Job:
     """Fresh, unguessable job folders that only the job's own uid (and root) may enter.
 
     Explicit modes, whatever the instructor's umask: the job folder and `in/` are root's,
@@ -77,8 +91,8 @@ def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
     folders belong to the child. Other children, other local users and a stale copy
     left by a killed run see nothing, though `in/` holds hard links to shared arrays.
     """
-    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), sandbox, slot)
-    uid = sandbox.child_uid(slot)
+    job = Job(Path(tempfile.mkdtemp(prefix=f"{label}-", dir=work_root)), sandbox, slot, lane)
+    uid = sandbox.child_uid(job.uid_slot)
     _private(job.root, uid, 0o710)
     job.inputs.mkdir()
     _private(job.inputs, uid, 0o750)
@@ -93,7 +107,7 @@ def new_job(work_root: Path, label: str, sandbox: Sandbox, slot: int) -> Job:
 def link_inputs(job: Job, files: dict[str, Path]) -> None:
     """Make each file visible in `in/` under a new name (hard link, else copy). A hard
     link shares its source's mode, so files are 0o644: `in/`'s folders guard them."""
-    uid = job.sandbox.child_uid(job.slot)
+    uid = job.sandbox.child_uid(job.uid_slot)
     for name, source in files.items():
         target = job.inputs / name
         _private_folders(job.inputs, target.parent, uid)
@@ -134,17 +148,73 @@ def run_job(
 ) -> Outcome:
     """Write the request into `in/` and run the worker module on it (`cpu_seconds`: the
     child's whole CPU time, RLIMIT_CPU; by default a multiple of `wall_seconds`)."""
-    request_file = job.inputs / "request.json"
-    request_file.write_text(json.dumps(worker_request(job, request, memory_gb)))
-    request_file.chmod(0o644)
-    return job.sandbox.run(
-        module,
-        job.inside(request_file),
+    _write_request(job, worker_request(job, request, memory_gb))
+    started = start_job(job, module, wall_seconds=wall_seconds, memory_gb=memory_gb,
+                        cpu_seconds=cpu_seconds)  # fmt: skip
+    return finish_job(started)
+
+
+@dataclass
+class StartedJob:
+    """A job's child, launched; `finish_job` or `discard_job` it. Without its request yet
+    (`give_request`) it is warm: TensorFlow imported, waiting, no student code run."""
+
+    job: Job
+    child: Child
+    limits: Limits
+    memory_gb: float
+    given: float | None = None  # when it got its request: its wall clock starts there
+
+
+def start_job(
+    job: Job,
+    module: str,
+    *,
+    wall_seconds: float,
+    memory_gb: float,
+    cpu_seconds: float | None = None,
+) -> StartedJob:
+    """Launch the worker module on the job (its request given now or later)."""
+    limits = Limits(wall_seconds, int(memory_gb * 2**30), cpu_seconds=cpu_seconds)
+    request = job.inside(job.inputs / REQUEST)
+    child = job.sandbox.start(
+        module, request, mounts=job.mounts, workdir=job.outputs, limits=limits, slot=job.uid_slot
+    )
+    given = child.started if (job.inputs / REQUEST).exists() else None
+    return StartedJob(job, child, limits, memory_gb, given)
+
+
+def give_request(started: StartedJob, request: dict[str, Any], wall_seconds: float) -> None:
+    """Hand a warm child its request; its `wall_seconds` run from now."""
+    _write_request(started.job, worker_request(started.job, request, started.memory_gb))
+    started.limits = replace(started.limits, wall_seconds=wall_seconds)
+    started.given = time.monotonic()
+
+
+def finish_job(started: StartedJob) -> Outcome:
+    """Wait for the job's child to end (within its limits) and say how it ended."""
+    job = started.job
+    return job.sandbox.finish(
+        started.child,
         mounts=job.mounts,
         workdir=job.outputs,
-        limits=Limits(wall_seconds, int(memory_gb * 2**30), cpu_seconds=cpu_seconds),
-        slot=job.slot,
+        limits=started.limits,
+        slot=job.uid_slot,
+        since=started.given,
     )
+
+
+def discard_job(started: StartedJob) -> None:
+    """Kill a job's child that is not needed after all."""
+    started.job.sandbox.discard(started.child, started.job.uid_slot)
+
+
+def _write_request(job: Job, request: dict[str, Any]) -> None:
+    """Write the request whole, then give it its name: a waiting child never reads half."""
+    part = job.inputs / f".{REQUEST}.part"
+    part.write_text(json.dumps(request))
+    part.chmod(0o644)
+    os.replace(part, job.inputs / REQUEST)
 
 
 def worker_request(job: Job, request: dict[str, Any], memory_gb: float) -> dict[str, Any]:

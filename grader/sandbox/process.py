@@ -130,12 +130,19 @@ def launch(
 
 
 def watch(
-    child: Child, limits: Limits, folders: Sequence[Path], extra: Callable[[], int] | None = None
+    child: Child,
+    limits: Limits,
+    folders: Sequence[Path],
+    extra: Callable[[], int] | None = None,
+    since: float | None = None,
 ) -> Ending:
     """Wait for the child; stop watching at its deadline or when `folders` (plus `extra()`
     bytes: what its uid left in /tmp and the like, `strays`) outgrow the scratch limit
-    (the file-size rlimit caps each file, not their total, so it is polled)."""
-    deadline = child.started + limits.wall_seconds
+    (the file-size rlimit caps each file, not their total, so it is polled).
+
+    `since`: when its clock started (a warm child's: when it was given its request), else
+    when it was launched."""
+    deadline = (child.started if since is None else since) + limits.wall_seconds
     while True:
         try:
             child.proc.wait(timeout=min(WATCH_INTERVAL, max(0.0, deadline - time.monotonic())))
@@ -157,10 +164,12 @@ def kill(proc: subprocess.Popen[bytes], wait: bool = True) -> None:
         proc.wait()
 
 
-def outcome(child: Child, ending: Ending, returncode: int, out_of_memory: bool) -> Outcome:
-    """The child's outcome, once it is dead and its output drained."""
+def outcome(
+    child: Child, ending: Ending, returncode: int, out_of_memory: bool, since: float | None = None
+) -> Outcome:
+    """The child's outcome, once it is dead and its output drained (`since`: as for `watch`)."""
     text = child.tail.text()
-    seconds = round(time.monotonic() - child.started, 2)
+    seconds = round(time.monotonic() - (child.started if since is None else since), 2)
     return Outcome(returncode, ending.timed_out, seconds, text, ending.disk_exceeded, out_of_memory)
 
 

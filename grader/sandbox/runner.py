@@ -86,6 +86,25 @@ class Sandbox:
         Raises:
             Interrupted: `stop_all` was called; the child, if started, is dead.
         """
+        child = self.start(module, request_inside, mounts=mounts, workdir=workdir,
+                           limits=limits, slot=slot)  # fmt: skip
+        return self.finish(child, mounts=mounts, workdir=workdir, limits=limits, slot=slot)
+
+    def start(
+        self,
+        module: str,
+        request_inside: str,
+        *,
+        mounts: Sequence[Mount],
+        workdir: Path,
+        limits: Limits,
+        slot: int,
+    ) -> Child:
+        """Launch a child (as for `run`) without waiting for it: `finish` or `discard` it.
+
+        A worker whose request file is not there yet imports TensorFlow and waits for it
+        (grader/worker/runtime.py): a warm child, started while another one trains.
+        """
         if self._stopping.is_set():
             raise Interrupted
         uid = self.child_uid(slot)
@@ -95,17 +114,40 @@ class Sandbox:
         argv, env = self._level.wrap(
             command, mounts=mounts, workdir=workdir, gpus=self.isolation.gpus, uid=uid
         )
-        child = self._start(argv, env, workdir, limits, uid)
+        return self._start(argv, env, workdir, limits, uid)
+
+    def finish(
+        self,
+        child: Child,
+        *,
+        mounts: Sequence[Mount],
+        workdir: Path,
+        limits: Limits,
+        slot: int,
+        since: float | None = None,
+    ) -> Outcome:
+        """Watch a started child to its end (its wall clock counted from `since`, else from
+        its launch), kill what is left of it, and say how it ended.
+
+        Raises:
+            Interrupted: `stop_all` was called; the child is dead.
+        """
+        uid = self.child_uid(slot)
         writable = [m.host for m in mounts if m.writable] or [workdir]
         try:
-            ending = process.watch(child, limits, writable, strays.counter(uid))
+            ending = process.watch(child, limits, writable, strays.counter(uid), since)
         finally:
             out_of_memory = self._retire(child, uid)
         child.reader.join(timeout=5)
         if self._stopping.is_set():
             raise Interrupted  # a pipe still held open by an escaped process must not hang us
         code = child.proc.returncode if child.proc.returncode is not None else -9
-        return process.outcome(child, ending, self._level.exit_code(code), out_of_memory)
+        return process.outcome(child, ending, self._level.exit_code(code), out_of_memory, since)
+
+    def discard(self, child: Child, slot: int) -> None:
+        """Kill a started child that is not needed after all (a warm one), and its uid's."""
+        self._retire(child, self.child_uid(slot))
+        child.reader.join(timeout=5)
 
     def child_uid(self, slot: int) -> int | None:
         """The slot's throw-away uid (None when the grader is not root), leased on first use."""

@@ -88,7 +88,7 @@ class UnconfinedSandbox(Sandbox):
     def child_uid(self, slot: int) -> int | None:
         return None  # children run as the student
 
-    def run(
+    def start(
         self,
         module: str,
         request_inside: str,
@@ -97,7 +97,7 @@ class UnconfinedSandbox(Sandbox):
         workdir: Path,
         limits: Limits,
         slot: int,
-    ) -> Outcome:
+    ) -> Child:
         if self._stopping.is_set():
             raise Interrupted
         command = process.python_command(module, request_inside)
@@ -105,18 +105,33 @@ class UnconfinedSandbox(Sandbox):
         child = _launch(argv, env, workdir)
         with self._lock:
             self._live.add(child)
+        return child
+
+    def finish(
+        self,
+        child: Child,
+        *,
+        mounts: Sequence[Mount],
+        workdir: Path,
+        limits: Limits,
+        slot: int,
+        since: float | None = None,
+    ) -> Outcome:
         writable = [m.host for m in mounts if m.writable] or [workdir]
         try:
-            ending = process.watch(child, limits, writable)
+            ending = process.watch(child, limits, writable, since=since)
         finally:
-            _kill(child.proc)
-            with self._lock:
-                self._live.discard(child)
-        child.reader.join(timeout=5)
+            self.discard(child, slot)
         if self._stopping.is_set():
             raise Interrupted
         code = child.proc.returncode if child.proc.returncode is not None else -9
-        return process.outcome(child, ending, code, out_of_memory=False)
+        return process.outcome(child, ending, code, out_of_memory=False, since=since)
+
+    def discard(self, child: Child, slot: int) -> None:
+        _kill(child.proc)
+        with self._lock:
+            self._live.discard(child)
+        child.reader.join(timeout=5)
 
     def stop_all(self) -> None:
         self._stopping.set()

@@ -24,6 +24,8 @@ from grader.redact import redact_paths
 from grader.worker import linemap, tracelog
 
 Request = TypeVar("Request")
+WARM_POLL_SECONDS = 0.02
+WARM_MAX_SECONDS = 6 * 3600
 
 
 def run(
@@ -42,7 +44,7 @@ def run(
         failed: (the request's JSON, error) -> the report saying that everything failed so.
         report_name: the file the report goes to, in the request's `out` folder.
     """
-    raw = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    raw = json.loads(wait_for_request(Path(argv[0])).read_text(encoding="utf-8"))
     started = time.monotonic()
     try:
         request = codec.from_json(request_type, raw)
@@ -59,6 +61,25 @@ def run(
     out = Path(raw["out"])
     (out / report_name).write_text(json.dumps(codec.to_json(report), allow_nan=False))
     return 0
+
+
+def wait_for_request(path: Path) -> Path:
+    """The request file; when it is not there yet, this is a warm child: TensorFlow is
+    imported now (the grader's own code, before any student code and before Landlock), while
+    the grader's other child of this slot runs, and the request is waited for.
+
+    Exits (code 3) after WARM_MAX_SECONDS without one: a grader that died cannot leave it
+    waiting forever."""
+    if path.exists():
+        return path
+    import keras  # noqa: F401 - the import a warm child is for (TensorFlow's too)
+
+    waited = time.monotonic()
+    while not path.exists():
+        if time.monotonic() - waited > WARM_MAX_SECONDS:
+            sys.exit(3)
+        time.sleep(WARM_POLL_SECONDS)
+    return path
 
 
 def error_report(exc: StudentError) -> ErrorReport:
