@@ -14,7 +14,7 @@ ASSIGNMENT ?= assignments/transfer-learning
 # An assignment's own examples when it ships some (assignments/X/submissions/), else ./submissions.
 SUBMISSIONS ?= $(if $(wildcard $(ASSIGNMENT)/submissions),$(ASSIGNMENT)/submissions,submissions)
 
-.PHONY: setup grade report test test-fast test-pythons bench lint doctor check clean handout-tables handout-check \
+.PHONY: setup grade report test test-fast test-pythons bench bench-class lint doctor check clean handout-tables handout-check \
 	spec-reference handout
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
@@ -49,6 +49,10 @@ bench: setup
 	$(PY) -m benchmarks.bench --out $(OUT)/bench $(DATA_FLAG)
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.hostile_memory $(DATA_FLAG)
+
+# A class of 8 (short and long): students per hour, locally and on local Ray clusters (~2 h).
+bench-class: setup
+	$(PY) -m benchmarks.bench_class --out $(OUT)/bench-class $(DATA_FLAG) $(ARGS)
 
 # All three run, every problem is shown; the target fails when any of them did.
 lint: setup

@@ -5,6 +5,7 @@ child in the slot's other lane while the current one runs, and kills the ones ne
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ import pytest
 
 from grader import codec, protocol, sandbox
 from grader.pipeline import relay as relay_module
-from grader.pipeline.relay import Relay
+from grader.pipeline.relay import NEXT, Carry, Relay
 from grader.sandbox import jobs, levels
+from tests.conftest import fixture_submissions
 
 
 class FakeStarts:
@@ -32,7 +34,9 @@ class FakeStarts:
     def starter(self, name: str) -> Any:
         def start(lane: int) -> Any:
             self.started.append((name, lane))
-            return SimpleNamespace(name=name, job=SimpleNamespace(lane=lane))
+            alive = SimpleNamespace(proc=SimpleNamespace(poll=lambda: None))
+            job = SimpleNamespace(lane=lane, root=Path("/nonexistent"))
+            return SimpleNamespace(name=name, job=job, child=alive)
 
         return start
 
@@ -116,3 +120,72 @@ def test_the_two_lanes_of_a_slot_run_as_different_uids() -> None:
     if uids[0] is None:
         pytest.skip("throw-away uids need root")
     assert len({*uids, other_slot}) == 3  # a child's end sweeps its uid: never the other's
+
+
+def test_the_next_submissions_first_child_is_carried_over(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = FakeStarts(monkeypatch)
+    carry = Carry(task="scratch")
+    first = fake.relay(["scratch", "scoring"])
+    first._carry = carry
+    first.then(NEXT, fake.starter("next-scratch"))
+    first.take("scratch")
+    first.take("scoring")  # the next submission's first child warms up meanwhile
+    first.close()
+    assert carry.started is not None and fake.discarded == []
+    assert fake.started[-1] == ("next-scratch", 0)  # the lane scoring (1) does not use
+    root = tmp_path / "job"
+    root.mkdir()
+    carry.started.job.root = root
+    second = Relay([("scratch", fake.starter("scratch")), ("scoring", fake.starter("s"))], carry)
+    assert second.take("scratch").name == "next-scratch"  # not started again
+    second.close()
+    assert not root.exists()  # its job folder was outside the submission's: removed
+    assert carry.started is None
+
+
+def test_a_carried_child_for_another_task_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeStarts(monkeypatch)
+    monkeypatch.setattr(relay_module, "remove_tree", lambda path: None)
+    carry = Carry(task="scratch", started=fake.starter("carried")(0))
+    Relay([("transfer", fake.starter("transfer"))], carry)  # scratch was checkpointed before
+    assert fake.discarded == ["carried"] and carry.started is None
+
+
+@pytest.mark.slow
+def test_warm_and_carried_children_train_exactly_as_cold_ones(
+    graded_tiny: dict,  # for the session's caches
+    data_dir: Path,
+    session_out: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two copies of one submission, graded in one slot: the first's first task in a cold
+    child, the second's in the child carried over while the first was scored. Same numbers."""
+    from grader.pipeline import submission
+    from grader.pipeline.grading import grade_assignment
+    from tests.conftest import FIXTURES
+
+    folder = fixture_submissions(tmp_path, ["e2e-good"])
+    shutil.copytree(folder / "e2e-good", folder / "e2e-good-copy")
+    shutil.copytree(session_out / "cache", tmp_path / "out" / "cache")  # split, base, reference
+    unknown_yet = []
+    real = submission.start_training
+
+    def start_training(run: Any, staged: Any, *args: Any, **kwargs: Any) -> Any:
+        unknown_yet.append(staged is None)
+        return real(run, staged, *args, **kwargs)
+
+    monkeypatch.setattr(submission, "start_training", start_training)
+    tiny, out = FIXTURES / "assignments" / "tiny", tmp_path / "out"
+    results = grade_assignment(
+        tiny, submissions=folder, out_dir=out, data_dir=data_dir, jobs_count=1
+    )
+    one, two = (r.to_json()["tasks"] for r in results)
+    assert unknown_yet.count(True) == 1  # only the second submission's first child
+    assert len(unknown_yet) == 6  # and no other child started twice
+    for task in one:
+        assert one[task]["status"] == "ok", one[task]
+        for key in ("history", "metrics", "confusion_matrix", "params"):
+            assert one[task][key] == two[task][key], (task, key)

@@ -65,11 +65,12 @@ def evaluate_tasks(
     what = "validation split (self-check)" if run.mode == CHECK else "hidden test split"
     run.progress(staged.student, "evaluation", f"scoring on the {what}")
     evaluated = _evaluate(run, trained, work, slot, staged, sandboxed=False, started=started)
+    lane = started.job.lane if started is not None else 0  # the other lane may hold a warm child
     refused = [t for t in trained if _refused_as_custom(evaluated.get(t))]
     sandboxed = refused if run.assignment.allow_custom_objects else []
     if sandboxed:
         run.progress(staged.student, "evaluation", "custom layers: scoring in your sandbox")
-        evaluated.update(_evaluate(run, sandboxed, work, slot, staged, sandboxed=True))
+        evaluated.update(_evaluate(run, sandboxed, work, slot, staged, sandboxed=True, lane=lane))
     return {
         t: _merged(r, evaluated.get(t), STUDENT_SANDBOX if t in sandboxed else SAFE_MODE)
         if t in trained
@@ -91,6 +92,7 @@ def _evaluate(
     *,
     sandboxed: bool,
     started: jobs.StartedJob | None = None,
+    lane: int = 0,
 ) -> dict[str, Evaluated]:
     """Score `task_ids` in one child; each task it left unsettled again in a child of its own.
 
@@ -100,11 +102,12 @@ def _evaluate(
     and its own child's log.
     """
     own = staged if sandboxed else None
-    evaluated, unsettled, ending = _run_evaluation(run, task_ids, work, slot, own, started)
+    evaluated, unsettled, ending = _run_evaluation(run, task_ids, work, slot, own, started, lane)
+    lane = started.job.lane if started is not None else lane
     if len(task_ids) > 1:
         for task_id in unsettled:
             run.progress(staged.student, task_id, f"scoring again alone (the shared {ending})")
-            evaluated.update(_run_evaluation(run, [task_id], work, slot, own)[0])
+            evaluated.update(_run_evaluation(run, [task_id], work, slot, own, lane=lane)[0])
     return evaluated
 
 
@@ -127,13 +130,14 @@ def _run_evaluation(
     slot: int,
     staged: Staged | None,
     started: jobs.StartedJob | None = None,
+    lane: int = 0,
 ) -> tuple[dict[str, Evaluated], list[str], str]:
     """One evaluation child for `task_ids`: safe mode, or in the student's sandbox (`staged`);
     `started`: the safe-mode child, warm.
 
     Returns what it found per task, the tasks it did not settle, and how the child ended.
     """
-    job = started.job if started else jobs.new_job(work, "eval", run.sandbox, slot)
+    job = started.job if started else jobs.new_job(work, "eval", run.sandbox, slot, lane)
     submission = None
     if staged is not None:
         copy_tree(staged.folder, job.inputs / "submission")

@@ -17,6 +17,7 @@ from grader.overrides import read_overrides
 from grader.pipeline.adjusting import apply_adjustments
 from grader.pipeline.folders import student_key
 from grader.pipeline.packing import choose_packing
+from grader.pipeline.relay import Carry
 from grader.pipeline.run import Progress, Run, RunConfig, open_run
 from grader.pipeline.submission import failed_result, grade_submission
 from grader.pipeline.submissions import find_submissions
@@ -109,11 +110,16 @@ def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> l
     slots: Queue[int] = Queue()
     for slot in range(jobs_count):
         slots.put(slot)
+    carries = {slot: Carry() for slot in range(jobs_count)}  # relay.py: the next one, warm
+    waiting: Queue[int] = Queue()  # how many submissions are still to start, after this one
+    for left in range(len(folders) - 1, -1, -1):
+        waiting.put(left)
 
     def grade_one(folder: Path) -> Result:
         with _slot(slots) as slot:
+            carries[slot].wanted = waiting.get() > 0
             try:
-                return grade_submission(run, folder, slot=slot, force=force)
+                return grade_submission(run, folder, slot=slot, force=force, carry=carries[slot])
             except Interrupted:  # Ctrl-C: nothing may be recorded for this submission
                 raise
             except Exception as exc:  # noqa: BLE001 - the fault barrier: one submission only
@@ -130,6 +136,9 @@ def _grade_all(run: Run, folders: list[Path], jobs_count: int, force: bool) -> l
             run.sandbox.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            for carry in carries.values():
+                carry.discard()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from grader.pipeline import resume
 from grader.pipeline.evaluation import evaluate_tasks, start_scoring
 from grader.pipeline.folders import student_key
 from grader.pipeline.provenance import check_reuse, provenance, rescore_reason
-from grader.pipeline.relay import Relay, Starter
+from grader.pipeline.relay import NEXT, Carry, Relay, Starter
 from grader.pipeline.submissions import Staged, StudentName, read_student_name, stage
 from grader.pipeline.training import empty_record, start_training, train_task
 from grader.records import (
@@ -40,13 +40,16 @@ SCORING = "(scoring)"  # the relay's name for the scoring child: never a task id
 LOG_TAIL_CHARS = 16_000  # of a grader error's traceback, kept in the task's log
 
 
-def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Result:
+def grade_submission(
+    run: Run, folder: Path, *, slot: int, force: bool, carry: Carry | None = None
+) -> Result:
     """Train and evaluate every task of one submission; write and return its result.
 
     The submission is staged first: its hash is that of the files copied, read once by the
     safe walk (grader/pipeline/staging.py). An unchanged submission's stored result is then
     returned as it is (unless `force`). Each task is checkpointed as soon as it is trained,
     so an interrupted run resumes. Results are stored under `student_key(folder.name)`.
+    `carry`: the slot's warm child for its next submission (grader/pipeline/relay.py).
     """
     student = student_key(folder.name)
     work = Path(tempfile.mkdtemp(prefix="student-", dir=run.work))
@@ -65,7 +68,7 @@ def grade_submission(run: Run, folder: Path, *, slot: int, force: bool) -> Resul
         if force:
             resume.clear(store)
         kept = _checkpointed(run, staged, store, prov, work)
-        with contextlib.closing(_relay(run, staged, kept, work, slot)) as relay:
+        with contextlib.closing(_relay(run, staged, kept, work, slot, carry)) as relay:
             tasks = _train_tasks(run, staged, store, prov, kept, relay, work, slot)
             started = relay.take(SCORING) if any(t.ok for t in tasks.values()) else None
             tasks = evaluate_tasks(run, tasks, staged, work, slot, started)
@@ -108,10 +111,16 @@ def _checkpointed(
 
 
 def _relay(
-    run: Run, staged: Staged, kept: Mapping[str, TaskRecord], work: Path, slot: int
+    run: Run,
+    staged: Staged,
+    kept: Mapping[str, TaskRecord],
+    work: Path,
+    slot: int,
+    carry: Carry | None,
 ) -> Relay:
     """The children this submission needs, in turn: one per task left to train, then the
-    scoring child; each warms up while the one before it runs (grader/pipeline/relay.py)."""
+    scoring child, then (in a batch) the next submission's first; each warms up while the
+    one before it runs (grader/pipeline/relay.py)."""
     order: list[tuple[str, Starter]] = []
     if staged.failure is None:
         for task in run.assignment.tasks.values():
@@ -119,7 +128,12 @@ def _relay(
                 start = functools.partial(start_training, run, staged, task, work, slot)
                 order.append((task.id, start))
     order.append((SCORING, functools.partial(start_scoring, run, work, slot)))
-    return Relay(order)
+    relay = Relay(order, carry)  # takes the carried child if it is for order's first task
+    first = next(iter(run.assignment.tasks.values()))
+    if carry is not None and carry.wanted:  # its job folder outlives this submission's `work`
+        carry.task = first.id
+        relay.then(NEXT, functools.partial(start_training, run, None, first, run.work, slot))
+    return relay
 
 
 def _train_tasks(

@@ -53,6 +53,8 @@ def train_task(
         return record.failed(*staged.failure)
     started = started or start_training(run, staged, task, work, slot)
     job = started.job
+    if not (job.inputs / "submission").exists():  # warmed up before its submission was known
+        copy_tree(staged.folder, job.inputs / "submission")
     request = codec.to_json(task_request(run, job, task))
     jobs.give_request(started, request, timelimit.wall_backstop(task.limits))
     show = functools.partial(run.progress, staged.student, task.id)
@@ -63,9 +65,10 @@ def train_task(
 
 
 def start_training(
-    run: Run, staged: Staged, task: Task, work: Path, slot: int, lane: int = 0
+    run: Run, staged: Staged | None, task: Task, work: Path, slot: int, lane: int = 0
 ) -> jobs.StartedJob:
-    """The task's training child, started before its request (`train_task` gives it)."""
+    """The task's training child, started before its request (`train_task` gives it);
+    without `staged`, before its submission is known (`train_task` copies it in)."""
     job = staged_job(run, staged, task, work, slot, lane)
     return jobs.start_job(
         job,
@@ -99,11 +102,12 @@ def task_request(
 
 
 def staged_job(
-    run: Run, staged: Staged, task: Task, work: Path, slot: int, lane: int = 0
+    run: Run, staged: Staged | None, task: Task, work: Path, slot: int, lane: int = 0
 ) -> jobs.Job:
     """A job folder holding the submission, the task's train and validation arrays, the base."""
     job = jobs.new_job(work, task.id, run.sandbox, slot, lane)
-    copy_tree(staged.folder, job.inputs / "submission")
+    if staged is not None:
+        copy_tree(staged.folder, job.inputs / "submission")
     inputs = run.train_arrays(task.split)
     if task.uses_base and run.base is not None:
         inputs["base.keras"] = run.base.path
