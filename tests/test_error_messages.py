@@ -17,6 +17,7 @@ USERS = [
     *sorted((GRADER / "worker").glob("*.py")),
     GRADER / "pipeline" / "training.py",
     GRADER / "pipeline" / "evaluation.py",
+    GRADER / "pipeline" / "sandboxscoring.py",
     GRADER / "pipeline" / "basemodel.py",
     GRADER / "labels.py",
 ]
