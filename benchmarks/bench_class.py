@@ -136,16 +136,16 @@ def object_store_bytes(layout: Layout, students: list[str]) -> int:
 
 
 @contextmanager
-def ray_cluster(nodes: int, memory: int, store: int) -> Iterator[str]:
-    """A local Ray cluster: a head that runs no task and `nodes` workers, each with the CPUs
-    and memory of one submission's task (one child); yields its address, then stops it."""
+def ray_cluster(nodes: int, memory: int, store: int, cpus: int) -> Iterator[str]:
+    """A local Ray cluster: a head that runs no task and `nodes` workers of `cpus` CPUs, each
+    with the memory of one submission's task (one child); yields its address, then stops it."""
     from ray.cluster_utils import Cluster
 
     head = {"num_cpus": 0, "object_store_memory": store, "include_dashboard": False}
     cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
         for _ in range(nodes):
-            cluster.add_node(num_cpus=THREADS_PER_CHILD, memory=memory, object_store_memory=store)
+            cluster.add_node(num_cpus=cpus, memory=memory, object_store_memory=store)
         cluster.wait_for_nodes()
         yield cluster.address
     finally:
@@ -181,6 +181,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--class", dest="class_folder", type=Path, default=None,
                         help="grade this submissions folder, not the default class")  # fmt: skip
     parser.add_argument("--nodes", default="1,2,3", help="Ray cluster sizes, comma-separated")
+    cpus = f"each Ray node's CPUs (1, or {THREADS_PER_CHILD}: one child's threads)"
+    parser.add_argument("--cpus-per-node", type=int, default=1, help=cpus)
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-plain", action="store_true")
     return parser.parse_args()
@@ -205,11 +207,13 @@ def bench(args: argparse.Namespace, submissions: Path, warm_up: str) -> dict:
     if not args.skip_ray:
         memory, store = task_memory(assignment), object_store_bytes(layout, students)
         for nodes in [int(n) for n in args.nodes.split(",")]:
-            print(f"\nRay: starting a local cluster of {nodes} node(s) ...", flush=True)
-            with ray_cluster(nodes, memory, store) as address:
+            print(f"\nRay: starting a local cluster of {nodes} node(s) of "
+                  f"{args.cpus_per_node} CPU(s) ...", flush=True)  # fmt: skip
+            with ray_cluster(nodes, memory, store, args.cpus_per_node) as address:
                 wall = run([*grade, "--force", "--backend", "ray", "--ray-address", address])
             scores = differences(local, outcomes(layout, students))
-            rows.append({**row("ray", nodes, wall, len(folders), floor), "scores": scores})
+            rows.append({**row("ray", nodes, wall, len(folders), floor),
+                         "cpus_per_node": args.cpus_per_node, "scores": scores})  # fmt: skip
     return {"assignment": assignment.id, "students": folders, "plain": plain, "runs": rows}
 
 

@@ -6,7 +6,7 @@ the split builder (`grader.data.select_images`) sees only this interface.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,7 @@ class DataSource:
     description: str  # where the images are, as an instructor recognises it
     fingerprint: str  # content hash: same images, same fingerprint, wherever they live
     classes: tuple[str, ...]
-    members: dict[str, list[list[str]]]
+    members: Mapping[str, list[list[str]]]  # a mapping that may list them on first use
     decode: Callable[[str, list[str]], np.ndarray]
     notes: tuple[str, ...] = ()  # for the instructor: files skipped while listing, and why
 

@@ -185,6 +185,7 @@ class TrainFacts:
     activation: str = "linear"  # the last layer's
     planned_epochs: int = 0  # what training was set to run (`history` may hold fewer)
     cpu_seconds: float = 0.0  # CPU time charged to the budget when `history` ended
+    base_features: bool = False  # the head trained on the frozen trunk's features, computed once
 
     def __post_init__(self) -> None:
         check_counts(self, "batch_size", "params", "planned_epochs")

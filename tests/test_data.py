@@ -108,13 +108,20 @@ def test_missing_data_names_the_fix(tmp_path: Path) -> None:
         cifar10.find(tmp_path)
 
 
+def test_a_file_that_is_no_zip_archive_is_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "cifar10.zip").write_bytes(b"<html>a login page, saved by a browser</html>")
+    with pytest.raises(data.DataError, match="is not a readable zip archive"):
+        cifar10.find(tmp_path)
+
+
 def test_wrong_archive_layout(tmp_path: Path) -> None:
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "cifar10.zip", "w") as archive:
         archive.writestr("images/cat/1.jpg", b"x")
+    source = cifar10.find(tmp_path)  # listed when a split is built from it: then refused
     with pytest.raises(data.DataError, match="not the CIFAR-10 image-folder layout"):
-        cifar10.find(tmp_path)
+        data.select_images(load_assignment(TINY), source)
 
 
 def test_cifar10_at_another_size_is_fitted_like_a_folder(data_dir: Path, tmp_path: Path) -> None:

@@ -243,3 +243,19 @@ def test_a_nodes_error_is_recorded_as_its_own(cluster: Any, tmp_path: Path) -> N
     error = raybackend.node_error(wrapped.value)
     assert type(error) is GradingError
     assert str(error) == "refused a path component b'..' sent to this node"
+
+
+def test_single_cpu_nodes_get_one_cpu_tasks() -> None:
+    """A cluster of single-CPU nodes (a Slurm allocation of one core per node) runs one
+    submission a node, its child's two TensorFlow threads sharing the CPU (two threads
+    always: the numbers stay the same); nodes of two CPUs or more take tasks of two."""
+    from types import SimpleNamespace
+
+    from grader.pipeline.packing import THREADS_PER_CHILD
+
+    tasks = {"t": SimpleNamespace(limits=SimpleNamespace(memory_gb=6.0))}
+    run: Any = SimpleNamespace(assignment=SimpleNamespace(tasks=tasks),
+                               isolation=SimpleNamespace(gpus=()))  # fmt: skip
+    assert raybackend._task_options(run, 1.0)["num_cpus"] == 1
+    assert raybackend._task_options(run, 8.0)["num_cpus"] == THREADS_PER_CHILD == 2
+    assert raybackend._task_options(run, 1.0)["memory"] == 6 * 2**30

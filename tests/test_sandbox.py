@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader import sandbox
-from grader.sandbox import jobs, levels, process, uids
+from grader.sandbox import jobs, levels, memcap, process, uids
 from grader.sandbox.levels import GRADER_PACKAGE, WORKER_CODE, Bubblewrap, Landlock, Rlimits
 
 GPUS = ("/dev/nvidia0",)
@@ -348,3 +348,29 @@ def test_a_sweep_does_not_wait_for_zombies_another_process_must_reap() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_costly_look_at_disk_use_is_made_less_often(tmp_path: Path) -> None:
+    """The watch looks at a child's disk use every WATCH_INTERVAL, but waits longer after a
+    look that took long (a /tmp of thousands of entries): at most ~2% of a core goes to it,
+    not to the training beside it. A cheap look is still made every WATCH_INTERVAL."""
+
+    def watched(cost: float) -> list[float]:
+        looks: list[float] = []
+
+        def extra() -> int:
+            looks.append(time.monotonic())
+            time.sleep(cost)
+            return 0
+
+        argv = [sys.executable, "-c", "import time; time.sleep(1.6)"]
+        limits = process.Limits(wall_seconds=30, memory_bytes=2**31)
+        child = process.launch(argv, dict(os.environ), workdir=tmp_path, limits=limits,
+                               memory_cap=memcap.CGROUP, cgroup=None, uid=None)  # fmt: skip
+        ending = process.watch(child, limits, [tmp_path], extra)
+        child.reader.join(timeout=5)
+        assert not (ending.timed_out or ending.disk_exceeded)
+        return looks
+
+    assert len(watched(cost=0.0)) >= 3  # ~6 looks in 1.6 s
+    assert len(watched(cost=0.05)) <= 2  # 0.05 s a look: the next one 2.5 s later

@@ -159,27 +159,42 @@ def _inputs(folder: Path) -> None:
 
 def grade_idiom(body: str, base: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Train one `build_transfer` as the worker does; its report and its saved models."""
+    _inputs(tmp)
+    defaults = protocol.Defaults(1, 8, "adam", 0.001, 0)
+    limits = protocol.TrainLimits(max_epochs=2, max_params=10**6, max_batch_size=64)
+    return train(transfer_request(body, base, tmp, tmp, monkeypatch, defaults, limits))
+
+
+def transfer_request(
+    body: str,
+    base: Path,
+    folder: Path,
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    defaults: protocol.Defaults,
+    limits: protocol.TrainLimits,
+) -> protocol.TrainRequest:
+    """The training request of a `build_transfer` whose body is `body`, written to
+    `tmp/submission.py` (importable afresh); its arrays in `folder`, its output `tmp/out`."""
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "submission", raising=False)
-    (tmp / "out").mkdir()
-    _inputs(tmp)
+    (tmp / "out").mkdir(parents=True)
     indented = "".join(f"    {line}\n" for line in body.splitlines())
     (tmp / "submission.py").write_text(HEADER + indented + COMPILE + "    return model\n")
-    request = protocol.TrainRequest(
+    return protocol.TrainRequest(
         task="transfer",
         call="base",
         function="build_transfer",
         classes=("other", "automobile", "truck"),
         input_shape=data.CIFAR10_SHAPE,
         seed=7,
-        defaults=protocol.Defaults(1, 8, "adam", 0.001, 0),
-        limits=protocol.TrainLimits(max_epochs=2, max_params=10**6, max_batch_size=64),
+        defaults=defaults,
+        limits=limits,
         submission=str(tmp / "submission.py"),
-        data=str(tmp),
+        data=str(folder),
         out=str(tmp / "out"),
         base_model=str(base),
     )
-    return train(request)
 
 
 @pytest.mark.parametrize("idiom", list(IDIOMS))

@@ -114,3 +114,19 @@ def test_an_exception_in_the_function_is_a_build_error() -> None:
     assert english(caught.value) == (
         "`build_scratch(input_shape, num_classes)` raised ValueError: no such activation: nope."
     )
+
+
+def test_a_worker_leaves_at_once_with_its_output_flushed() -> None:
+    """`runtime.leave` skips Python's shutdown (~0.7 s with TensorFlow loaded) but not what the
+    child printed last: the log keeps it, even when the student swapped or closed
+    `sys.stdout`; the exit code is the worker's."""
+    import subprocess
+
+    code = (
+        "import io, sys\nfrom grader.worker import runtime\nprint('last words', end='')\n"
+        "sys.stderr.write('and more')\nsys.stdout = io.StringIO()\nsys.stdout.close()\n"
+        "runtime.leave(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stdout == b"last words" and b"and more" in done.stderr

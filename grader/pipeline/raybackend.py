@@ -78,7 +78,7 @@ def grade_all_ray(
     """Grade `folders` on the Ray cluster at `address`; `grade_locally` grades, on this
     machine, those that train nothing. Results in the order of `folders`."""
     with connected(address) as ray:
-        options = _task_options(run)
+        options = _task_options(run, _largest_cpus(ray))
         run = replace(run, packing=_packing(ray, run, options))
         remote = ray.remote(**options)(raynode.grade_on_node)
         relay = _relay(ray)
@@ -103,11 +103,19 @@ def grade_all_ray(
     return [results[folder] for folder in folders]
 
 
-def _task_options(run: Run) -> dict[str, Any]:
-    """One submission's Ray resources: the CPUs of one child, the memory of the largest."""
+def _task_options(run: Run, largest_cpus: float) -> dict[str, Any]:
+    """One submission's Ray resources: the CPUs of one child (one on a cluster of
+    single-CPU nodes: the child's two TensorFlow threads, fixed for the numbers, share it),
+    the memory of the largest."""
     memory_gb = max((t.limits.memory_gb for t in run.assignment.tasks.values()), default=1.0)
-    return {"num_cpus": THREADS_PER_CHILD, "memory": int(memory_gb * 2**30),
+    cpus = THREADS_PER_CHILD if largest_cpus >= THREADS_PER_CHILD else 1
+    return {"num_cpus": cpus, "memory": int(memory_gb * 2**30),
             "num_gpus": 1 if run.isolation.gpus else 0, "max_retries": MAX_RETRIES}  # fmt: skip
+
+
+def _largest_cpus(ray: ModuleType) -> float:
+    """The most CPUs one alive node of the cluster has."""
+    return max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
 
 
 def _packing(ray: ModuleType, run: Run, options: dict[str, Any]) -> dict[str, str]:

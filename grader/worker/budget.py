@@ -101,10 +101,16 @@ def _lower_cpu_limit(wanted: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (max(1, hard - 1), hard))
 
 
-def checkpoints(out: Path, budget: Budget, facts: Callable[[History, float], TrainFacts]) -> Any:
+def checkpoints(
+    out: Path,
+    budget: Budget,
+    facts: Callable[[History, float], TrainFacts],
+    whole: Any = None,
+) -> Any:
     """A Keras callback saving the model and `progress.json` after each completed epoch.
 
-    `facts(history, cpu_seconds)` makes the report of a model trained for `history`.
+    `facts(history, cpu_seconds)` makes the report of a model trained for `history`;
+    `whole`: the model to save when `fit` trains only part of it (a head on base features).
     """
     import keras
 
@@ -122,7 +128,9 @@ def checkpoints(out: Path, budget: Budget, facts: Callable[[History, float], Tra
                 return
             charged = budget.charged()
             with budget.paused():
-                save_checkpoint(self.model, out, facts(history, charged))
+                save_checkpoint(
+                    self.model if whole is None else whole, out, facts(history, charged)
+                )
 
     return Checkpoints()
 

@@ -184,4 +184,4 @@ def lenient_settings(module: Any, request: TrainRequest, found: Findings) -> Set
 
 if __name__ == "__main__":
     os.umask(0o077)  # whatever the child writes is its own
-    sys.exit(main(sys.argv[1:]))
+    runtime.leave(main(sys.argv[1:]))

@@ -98,4 +98,4 @@ def _failed(raw: dict, error: ErrorReport) -> ProbeReport:
 
 
 if __name__ == "__main__":
-    sys.exit(runtime.run(sys.argv[1:], ProbeRequest, probe, _failed, "packages.json"))
+    runtime.leave(runtime.run(sys.argv[1:], ProbeRequest, probe, _failed, "packages.json"))

@@ -22,7 +22,7 @@ import numpy as np
 from grader import codec, labels
 from grader.errors import ErrorKind, StudentError
 from grader.protocol import Defaults, ErrorReport, History, TrainFacts, TrainReport, TrainRequest
-from grader.worker import runtime
+from grader.worker import features, runtime
 from grader.worker.budget import Budget, checkpoints, drop_checkpoints
 from grader.worker.build import build, validate_model
 from grader.worker.inspect import output_activation, unsavable
@@ -67,9 +67,10 @@ def train(request: TrainRequest) -> TrainReport:
         with _uncharged(cpu):
             _save(model, out / "built.keras")
     loss, fmt = compile_model(model, request.defaults)
-    facts = _facts_of(model, settings, loss, fmt)
-    saver = [checkpoints(out, cpu, facts)] if cpu is not None else []
-    history = fit(model, data, fmt, request, settings, saver)
+    plan = features.plan(model, data, settings.batch_size)  # the same, maybe much faster
+    facts = _facts_of(model, settings, loss, fmt, plan.used)
+    saver = [checkpoints(out, cpu, facts, whole=model)] if cpu is not None else []
+    history = fit(model, data, fmt, request, settings, saver, plan)
     charged = cpu.charged() if cpu else 0.0
     with _uncharged(cpu):
         _save(model, out / "model.keras")
@@ -78,7 +79,7 @@ def train(request: TrainRequest) -> TrainReport:
 
 
 def _facts_of(
-    model: Any, settings: Settings, loss: str, fmt: str
+    model: Any, settings: Settings, loss: str, fmt: str, base_features: bool = False
 ) -> Callable[[History, float], TrainFacts]:
     """What the report says of this model once trained for a history (at a CPU cost)."""
     optimizer = type(model.optimizer).__name__.lower()
@@ -95,6 +96,7 @@ def _facts_of(
             activation=activation,
             planned_epochs=settings.epochs,
             cpu_seconds=cpu_seconds,
+            base_features=base_features,
         )
 
     return facts
@@ -220,14 +222,17 @@ def fit(
     request: TrainRequest,
     settings: Settings,
     extra: Sequence[Any] = (),
+    plan: features.Plan | None = None,
 ) -> History:
     """`model.fit` on the training split, validated on the validation split (`extra`: more
-    Keras callbacks, e.g. the per-epoch checkpoints).
+    Keras callbacks, e.g. the per-epoch checkpoints; `plan`: `features.plan`, made here if
+    not given: a frozen base's features are computed once and only the head is fitted).
 
     Raises:
         StudentError: training raised, or the loss became NaN.
     """
-    n = request.num_classes
+    n, plan = request.num_classes, plan or features.plan(model, data, settings.batch_size)
+    model, data = plan.model, plan.data
     try:
         history = model.fit(
             data["x_train"],
@@ -269,4 +274,4 @@ def _save(model: Any, path: Path) -> None:
 
 if __name__ == "__main__":
     os.umask(0o077)  # whatever the child writes is its own
-    sys.exit(main(sys.argv[1:]))
+    runtime.leave(main(sys.argv[1:]))
