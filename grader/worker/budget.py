@@ -102,15 +102,12 @@ def _lower_cpu_limit(wanted: int) -> None:
 
 
 def checkpoints(
-    out: Path,
-    budget: Budget,
-    facts: Callable[[History, float], TrainFacts],
-    whole: Any = None,
+    out: Path, budget: Budget, facts: Callable[[History, float], TrainFacts], model: Any
 ) -> Any:
-    """A Keras callback saving the model and `progress.json` after each completed epoch.
+    """A Keras callback saving `model` and `progress.json` after each completed epoch.
 
-    `facts(history, cpu_seconds)` makes the report of a model trained for `history`;
-    `whole`: the model to save when `fit` trains only part of it (a head on base features).
+    `facts(history, cpu_seconds)` makes the report of a model trained for `history`.
+    `model` is the student's whole model: `fit` may train only its head (base features).
     """
     import keras
 
@@ -128,9 +125,7 @@ def checkpoints(
                 return
             charged = budget.charged()
             with budget.paused():
-                save_checkpoint(
-                    self.model if whole is None else whole, out, facts(history, charged)
-                )
+                save_checkpoint(model, out, facts(history, charged))
 
     return Checkpoints()
 

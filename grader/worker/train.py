@@ -69,7 +69,7 @@ def train(request: TrainRequest) -> TrainReport:
     loss, fmt = compile_model(model, request.defaults)
     plan = features.plan(model, data, settings.batch_size)  # the same, maybe much faster
     facts = _facts_of(model, settings, loss, fmt, plan.used)
-    saver = [checkpoints(out, cpu, facts, whole=model)] if cpu is not None else []
+    saver = [checkpoints(out, cpu, facts, model)] if cpu is not None else []
     history = fit(model, data, fmt, request, settings, saver, plan)
     charged = cpu.charged() if cpu else 0.0
     with _uncharged(cpu):
