@@ -22,11 +22,13 @@ from grader.spec import load_assignment  # noqa: E402
 
 
 def main(splits: Path, base_path: Path, submission: Path, assignment_dir: Path) -> None:
+    print(f"imports: {time.monotonic() - started:.1f} s")
     assignment = load_assignment(assignment_dir)
     spec = importlib.util.spec_from_file_location("submission", submission)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for task in assignment.tasks.values():
+        task_started = time.monotonic()
         keras.utils.set_random_seed(assignment.seed)
         arrays = {
             n: np.load(splits / task.split / f"{n}.npy")
@@ -74,7 +76,8 @@ def main(splits: Path, base_path: Path, submission: Path, assignment_dir: Path) 
             callbacks=callbacks,
         )
         accuracy = np.mean(np.argmax(model.predict(x["x_test"], verbose=0), 1) == arrays["y_test"])
-        print(f"{task.id}: test accuracy {accuracy:.3f}")
+        seconds = time.monotonic() - task_started
+        print(f"{task.id}: test accuracy {accuracy:.3f} ({seconds:.1f} s)")
     print(f"plain script wall time: {time.monotonic() - started:.1f} s")
 
 

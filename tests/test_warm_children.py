@@ -4,7 +4,9 @@ child in the slot's other lane while the current one runs, and kills the ones ne
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,7 +19,8 @@ import pytest
 from grader import codec, protocol, sandbox
 from grader.pipeline import relay as relay_module
 from grader.pipeline.relay import NEXT, Carry, Relay
-from grader.sandbox import jobs, levels
+from grader.sandbox import jobs, levels, uids
+from grader.sandbox.runner import WARM_NICE
 from tests.conftest import fixture_submissions
 
 
@@ -101,6 +104,37 @@ def test_a_warm_child_waits_and_its_clock_starts_with_its_request(
     assert outcome.seconds < 3  # TensorFlow was imported while it waited
     report = json.loads((job.outputs / "eval.json").read_text())
     assert report["tasks"] == {}
+
+
+def test_a_warm_child_imports_at_a_lower_priority_until_it_gets_its_request(
+    bubblewrap: tuple[sandbox.Sandbox, Path],
+) -> None:
+    """Its import takes what the training beside it leaves idle; its own work does not wait."""
+    box, work = bubblewrap
+    job = jobs.new_job(work, "warm", box, slot=0, lane=1)
+    uid = box.child_uid(job.uid_slot)
+    if uid is None:
+        pytest.skip("a priority is lowered only where the grader can raise it again (root)")
+    started = jobs.start_job(job, "grader.worker.evaluate", wall_seconds=60, memory_gb=4)
+    worker = _worker_of(uid)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == WARM_NICE
+    jobs.give_request(started, _empty_scoring(job), wall_seconds=60)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == 0  # still importing: it had 3 s to go
+    outcome = jobs.finish_job(started)
+    assert outcome.returncode == 0, outcome.log_tail
+
+
+def _worker_of(uid: int) -> int:
+    """The pid of the Python worker running as `uid` (bubblewrap's own processes aside)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for pid in uids.pids_of_uid(uid):
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if argv[1:3] == [b"-m", b"grader.worker.evaluate"]:
+                    return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no worker process of uid {uid}")
 
 
 def test_a_warm_child_not_needed_is_killed(bubblewrap: tuple[sandbox.Sandbox, Path]) -> None:

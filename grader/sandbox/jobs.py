@@ -176,16 +176,16 @@ def start_job(
 ) -> StartedJob:
     """Launch the worker module on the job (its request given now or later)."""
     limits = Limits(wall_seconds, int(memory_gb * 2**30), cpu_seconds=cpu_seconds)
-    request = job.inside(job.inputs / REQUEST)
-    child = job.sandbox.start(
-        module, request, mounts=job.mounts, workdir=job.outputs, limits=limits, slot=job.uid_slot
-    )
-    given = child.started if (job.inputs / REQUEST).exists() else None
+    request, given_now = job.inside(job.inputs / REQUEST), (job.inputs / REQUEST).exists()
+    child = job.sandbox.start(module, request, mounts=job.mounts, workdir=job.outputs,
+                              limits=limits, slot=job.uid_slot, warm=not given_now)  # fmt: skip
+    given = child.started if given_now else None
     return StartedJob(job, child, limits, memory_gb, given)
 
 
 def give_request(started: StartedJob, request: dict[str, Any], wall_seconds: float) -> None:
     """Hand a warm child its request; its `wall_seconds` run from now."""
+    started.job.sandbox.foreground(started.job.uid_slot)  # before it can start training
     _write_request(started.job, worker_request(started.job, request, started.memory_gb))
     started.limits = replace(started.limits, wall_seconds=wall_seconds)
     started.given = time.monotonic()

@@ -110,9 +110,11 @@ def launch(
     memory_cap: str,
     cgroup: Path | None,
     uid: int | None,
+    nice: int = 0,
 ) -> Child:
-    """Start `argv` in its own session, limited, as `uid`; its output drained in a thread
-    (kept as a bounded tail: nothing the child prints is passed on)."""
+    """Start `argv` in its own session, limited, as `uid`, `nice` lower in priority; its
+    output drained in a thread (kept as a bounded tail: nothing the child prints is passed
+    on)."""
     # Here, not in the forked child: there a missing `resource` would be a bare crash (and
     # an import after fork could wait forever on a lock another thread held).
     shims.require_rlimits()
@@ -126,7 +128,7 @@ def launch(
         env=env,
         start_new_session=True,  # one process group to kill, detached from our terminal
         close_fds=True,
-        preexec_fn=lambda: _child_setup(limits, memory_cap, cgroup, uid),
+        preexec_fn=lambda: _child_setup(limits, memory_cap, cgroup, uid, nice),
     )
     assert proc.stdout is not None
     tail, reader = start_reader(proc.stdout)
@@ -180,12 +182,16 @@ def outcome(
     return Outcome(returncode, ending.timed_out, seconds, text, ending.disk_exceeded, out_of_memory)
 
 
-def _child_setup(limits: Limits, memory_cap: str, cgroup: Path | None, uid: int | None) -> None:
+def _child_setup(
+    limits: Limits, memory_cap: str, cgroup: Path | None, uid: int | None, nice: int = 0
+) -> None:
     """Runs in the child between fork and exec: join the memory cgroup while still root,
-    set the limits, then drop to the throw-away uid."""
+    set the limits and the priority, then drop to the throw-away uid."""
     if cgroup is not None:
         memcap.join(cgroup)
     _apply_limits(limits, memory_cap)
+    if nice:
+        os.nice(nice)
     if uid is not None:
         os.setgroups([])
         os.setgid(uid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from grader.sandbox import memcap, process, strays, uids
 from grader.sandbox.levels import Level, detect_isolation, named
 from grader.sandbox.process import Child, Limits, Mount, Outcome
 from grader.sandbox.uids import UidLeases, sweep
+
+WARM_NICE = 10  # a warm child's import yields to the training beside it (~10% of a core)
 
 
 class Interrupted(Exception):
@@ -99,11 +102,15 @@ class Sandbox:
         workdir: Path,
         limits: Limits,
         slot: int,
+        warm: bool = False,
     ) -> Child:
         """Launch a child (as for `run`) without waiting for it: `finish` or `discard` it.
 
         A worker whose request file is not there yet imports TensorFlow and waits for it
-        (grader/worker/runtime.py): a warm child, started while another one trains.
+        (grader/worker/runtime.py): a `warm` child, started while another one trains. It
+        starts at WARM_NICE when this grader can undo that (root, a uid of its own): its
+        import then takes the cores the training leaves idle, not the training's share;
+        `foreground` gives it full priority again with its request.
         """
         if self._stopping.is_set():
             raise Interrupted
@@ -114,7 +121,15 @@ class Sandbox:
         argv, env = self._level.wrap(
             command, mounts=mounts, workdir=workdir, gpus=self.isolation.gpus, uid=uid
         )
-        return self._start(argv, env, workdir, limits, uid)
+        nice = WARM_NICE if warm and uid is not None else 0
+        return self._start(argv, env, workdir, limits, uid, nice)
+
+    def foreground(self, slot: int) -> None:
+        """Give the slot's child (a warm one, now given its request) full priority again."""
+        uid = self.child_uid(slot)
+        if uid is not None:
+            with contextlib.suppress(OSError):  # nothing of that uid left: nothing to do
+                os.setpriority(os.PRIO_USER, uid, 0)
 
     def finish(
         self,
@@ -179,13 +194,14 @@ class Sandbox:
         workdir: Path,
         limits: Limits,
         uid: int | None,
+        nice: int = 0,
     ) -> Child:
         """Launch a child in its memory cgroup (if any) and track it for `stop_all`."""
         cgroup = self._new_cgroup(limits, workdir)
         try:
             child = process.launch(
                 argv, env, workdir=workdir, limits=limits, memory_cap=self.isolation.memory_cap,
-                cgroup=cgroup, uid=uid,
+                cgroup=cgroup, uid=uid, nice=nice,
             )  # fmt: skip
         except BaseException:
             self._remove_cgroup(cgroup)

@@ -97,6 +97,7 @@ class UnconfinedSandbox(Sandbox):
         workdir: Path,
         limits: Limits,
         slot: int,
+        warm: bool = False,
     ) -> Child:
         if self._stopping.is_set():
             raise Interrupted
