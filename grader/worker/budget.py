@@ -12,7 +12,8 @@ raise the limit again.
 After each completed epoch the model is saved to `epoch-<n>.keras` (Keras' zip format: a
 JSON config and HDF5 weights, loaded in safe mode, never unpickled) and `progress.json`, a
 `TrainReport` of the epochs so far, names it: a child stopped at its budget or at the
-wall-clock backstop is scored from there by the host.
+wall-clock backstop is scored from there by the host. The file is written from an exact
+copy of the model in a thread of its own (`CheckpointWriter`), while the next epoch trains.
 """
 
 from __future__ import annotations
@@ -182,8 +183,9 @@ def exact_copy(model: Any) -> Any:
     """A copy of a Sequential or functional `model` with its config and weight shapes (its
     own variables), or None when it cannot be made or differs in either."""
     import keras
+    from keras.src.models.functional import Functional  # what keras.Model(inputs, outputs) is
 
-    if not isinstance(model, keras.Sequential | keras.src.models.Functional):
+    if not isinstance(model, keras.Sequential | Functional):
         return None
     try:
         copy = type(model).from_config(model.get_config())  # as a checkpoint is loaded
