@@ -26,6 +26,9 @@ keras = pytest.importorskip("keras")
 class Unlimited:
     """Budget's interface, without the watchdog or RLIMIT_CPU (this is pytest's process)."""
 
+    def __init__(self, seconds: float = 0.0) -> None:
+        pass
+
     def charged(self) -> float:
         return 1.5
 

@@ -21,6 +21,7 @@ from grader.worker import train as train_module
 from grader.worker.loading import load_base, load_model
 from grader.worker.train import train
 from tests.conftest import ROOT
+from tests.test_checkpoints import Unlimited
 from tests.test_transfer_idioms import HEAD, IDIOMS, transfer_request
 
 pytestmark = pytest.mark.slow
@@ -230,18 +231,6 @@ def test_a_subclassed_model_has_no_cut(base_file: Path) -> None:
 def test_the_checkpoints_hold_the_whole_model(
     base_file: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Unlimited:  # Budget's interface, without the watchdog or RLIMIT_CPU on pytest
-        def __init__(self, seconds: float) -> None:
-            pass
-
-        def charged(self) -> float:
-            return 0.0
-
-        def paused(self) -> Any:
-            import contextlib
-
-            return contextlib.nullcontext()
-
     monkeypatch.setattr(train_module, "Budget", Unlimited)
     monkeypatch.setattr(train_module, "drop_checkpoints", lambda out: None)
     body = IDIOMS["base_called_with_training_false"][0]

@@ -149,16 +149,14 @@ class CheckpointWriter:
 
     def __init__(self, model: Any, out: Path, budget: Budget) -> None:
         self.model, self.out, self.budget = model, out, budget
-        self.copy: Any = None
-        self.copied = False  # whether a copy was tried (once, at the first save)
+        with budget.paused():
+            self.copy = exact_copy(model)  # None: saved from the model itself
         self.thread: threading.Thread | None = None
 
     def save(self, facts: TrainFacts) -> None:
         """Checkpoint the model as it is now, described by `facts`."""
         self.wait()  # one save at a time, in epoch order
         with self.budget.paused():
-            if not self.copied:
-                self.copy, self.copied = exact_copy(self.model), True
             if self.copy is None:
                 save_checkpoint(self.model, self.out, facts)
                 return
